@@ -1,0 +1,354 @@
+// Package engine is folio's domain: collections, queries, windows, cursors
+// and pages, and the planner that turns a query and a window into a Plan that
+// any Source can run. It imports no dialect and no database driver.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Source is a database behind the engine.
+type Source interface {
+	// Collections discovers the tables and views the source can publish.
+	Collections(ctx context.Context) ([]*Collection, error)
+	// Query runs plan and calls emit for each row, in order, as rows arrive.
+	// It stops at the first error emit returns and returns that error.
+	// Rows passed to emit may be reused after emit returns.
+	Query(ctx context.Context, plan *Plan, emit func(Row) error) error
+	// Count counts the rows of c that match every filter.
+	Count(ctx context.Context, c *Collection, filters []Filter) (int64, error)
+	// Estimate estimates that count from the database's statistics.
+	Estimate(ctx context.Context, c *Collection, filters []Filter) (int64, error)
+	// Version returns a value that changes whenever the data may have
+	// changed; equal versions mean unchanged data.
+	Version(ctx context.Context) (uint64, error)
+}
+
+// TotalMode says whether and how to count the rows a query matches.
+type TotalMode int
+
+const (
+	TotalNone     TotalMode = iota // skip the count
+	TotalExact                     // COUNT, cached until the data changes
+	TotalEstimate                  // the database's statistics
+)
+
+// ParseTotalMode parses "exact", "estimate" or "none".
+func ParseTotalMode(s string) (TotalMode, error) {
+	switch s {
+	case "exact":
+		return TotalExact, nil
+	case "estimate":
+		return TotalEstimate, nil
+	case "none":
+		return TotalNone, nil
+	}
+	return 0, Invalidf("total", "must be exact, estimate or none, got %q", s)
+}
+
+// Total is a row count, exact or estimated.
+type Total struct {
+	Count    int64
+	Estimate bool // from statistics, not a COUNT
+}
+
+// Relation is "eq" for an exact total and "estimate" otherwise.
+func (t Total) Relation() string {
+	if t.Estimate {
+		return "estimate"
+	}
+	return "eq"
+}
+
+// Window says which slice of the ordered result a request wants.
+// At most one of Offset (with UseOffset), Cursor, After, Before and FromEnd
+// is set; none means the first page.
+type Window struct {
+	Limit     int  // rows per page; 0 means the collection's default
+	UseOffset bool // offset paging
+	Offset    int
+	Cursor    string  // a signed token issued by this engine
+	After     []Value // transparent boundary: rows strictly after these sort values
+	Before    []Value // transparent boundary: rows strictly before them
+	FromEnd   bool    // the last page
+}
+
+// Page is one page of a result. Rows are in the query's order whichever way
+// the page was fetched.
+type Page struct {
+	Collection *Collection
+	Columns    []*Field // the columns of each Row
+	Fields     []int    // indexes into Columns of the projected fields, in output order
+	Rows       []Row
+	Order      []OrderKey
+	Limit      int
+	Offset     int  // offset paging only
+	Keyset     bool // cursor paging (else offset paging)
+	HasNext    bool
+	HasPrev    bool
+	Next, Prev string // signed cursors (keyset) when HasNext / HasPrev
+	Last       string // signed cursor for the last page (keyset)
+	Total      *Total
+
+	fp [8]byte
+}
+
+// SortValues returns row's values for the page's order: what a transparent
+// cursor (NOMAD's page_after_value, GOCDB's id) encodes.
+func (p *Page) SortValues(row Row) []Value {
+	out := make([]Value, len(p.Order))
+	for i, o := range p.Order {
+		out[i] = row[slices.Index(p.Columns, o.Field)]
+	}
+	return out
+}
+
+// Value returns the row's value of the named column, or nil.
+func (p *Page) Value(row Row, field string) Value {
+	for i, c := range p.Columns {
+		if c.Name == field {
+			return row[i]
+		}
+	}
+	return nil
+}
+
+// Engine answers queries for a set of collections over one Source.
+type Engine struct {
+	src    Source
+	signer *Signer
+	cols   map[string]*Collection
+	names  []string
+	totals *totalCache
+}
+
+// New returns an Engine that publishes cols from src and signs cursors with signer.
+func New(src Source, signer *Signer, cols []*Collection) (*Engine, error) {
+	e := &Engine{src: src, signer: signer, cols: map[string]*Collection{}, totals: newTotalCache(4096)}
+	for _, c := range cols {
+		if _, dup := e.cols[c.Name]; dup {
+			return nil, fmt.Errorf("collection %q is defined twice", c.Name)
+		}
+		c.Normalize()
+		e.cols[c.Name] = c
+		e.names = append(e.names, c.Name)
+	}
+	slices.Sort(e.names)
+	return e, nil
+}
+
+// Collection returns the named collection or a not-found Error.
+func (e *Engine) Collection(name string) (*Collection, error) {
+	c, ok := e.cols[name]
+	if !ok {
+		return nil, NotFoundf("no collection named %q", name)
+	}
+	return c, nil
+}
+
+// Collections returns every collection, by name.
+func (e *Engine) Collections() []*Collection {
+	out := make([]*Collection, len(e.names))
+	for i, n := range e.names {
+		out[i] = e.cols[n]
+	}
+	return out
+}
+
+// Source returns the engine's source.
+func (e *Engine) Source() Source { return e.src }
+
+// Page returns one page of q over c.
+func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mode TotalMode) (*Page, error) {
+	r, err := resolve(c, q)
+	if err != nil {
+		return nil, err
+	}
+	limit := w.Limit
+	if limit == 0 {
+		limit = c.DefaultLimit
+	}
+	if limit < 0 || limit > c.MaxLimit {
+		return nil, Invalidf("limit", "must be between 1 and %d, got %d", c.MaxLimit, limit)
+	}
+	keyset := !w.UseOffset
+	if keyset && len(r.order) == 0 || keyset && !c.Keyed() {
+		if w.Cursor != "" || w.After != nil || w.Before != nil || w.FromEnd {
+			return nil, Invalidf("cursor", "collection %q has no unique key, so it is paged by offset only", c.Name)
+		}
+		keyset = false
+	}
+	p := &Page{Collection: c, Columns: r.columns, Order: r.order, Limit: limit, Keyset: keyset, fp: r.fp}
+	for _, f := range r.out {
+		p.Fields = append(p.Fields, slices.Index(r.columns, f))
+	}
+	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: limit + 1}
+
+	if limit > 0 {
+		if keyset {
+			err = e.keysetPage(ctx, r, w, plan, p)
+		} else {
+			err = e.offsetPage(ctx, w, plan, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if mode != TotalNone {
+		t, err := e.total(ctx, r, mode)
+		if err != nil {
+			return nil, err
+		}
+		p.Total = &t
+	}
+	return p, nil
+}
+
+func (e *Engine) offsetPage(ctx context.Context, w Window, plan *Plan, p *Page) error {
+	if w.Offset < 0 {
+		return Invalidf("offset", "must be 0 or more, got %d", w.Offset)
+	}
+	if w.Offset+p.Limit > p.Collection.MaxOffset && w.Offset > 0 {
+		hint := "use cursor paging (follow the next link without offset)"
+		if !p.Collection.Keyed() {
+			hint = "narrow the query with filters"
+		}
+		return Invalidf("offset", "offset paging reaches only the first %d rows (offset %d + limit %d); %s", p.Collection.MaxOffset, w.Offset, p.Limit, hint)
+	}
+	plan.Offset = w.Offset
+	p.Offset = w.Offset
+	if err := e.fetch(ctx, plan, p); err != nil {
+		return err
+	}
+	if len(p.Rows) > p.Limit {
+		p.Rows = p.Rows[:p.Limit]
+		p.HasNext = true
+	}
+	p.HasPrev = w.Offset > 0
+	return nil
+}
+
+func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Plan, p *Page) error {
+	var cur Cursor
+	switch {
+	case w.Cursor != "":
+		var err error
+		if cur, err = e.signer.Decode(w.Cursor, r.fp, r.order); err != nil {
+			return err
+		}
+	case w.After != nil:
+		cur = Cursor{Values: w.After}
+	case w.Before != nil:
+		cur = Cursor{Values: w.Before, Before: true}
+	case w.FromEnd:
+		cur = Cursor{FromEnd: true}
+	}
+	if !cur.FromEnd && cur.Values != nil {
+		if len(cur.Values) != len(r.order) {
+			return InvalidCursorf("cursor", "cursor holds %d values for a sort of %d fields", len(cur.Values), len(r.order))
+		}
+		for i, o := range r.order {
+			if !checkType(o.Field.Type, cur.Values[i]) || cur.Values[i] == nil && !o.Field.Nullable {
+				return InvalidCursorf("cursor", "cursor value for %q is not a %v", o.Field.Name, o.Field.Type)
+			}
+		}
+	}
+	backward := cur.Before || cur.FromEnd
+	if backward {
+		plan.Order = reverse(r.order)
+	}
+	if cur.Values != nil {
+		plan.Seek = After(plan.Order, cur.Values)
+	}
+	if err := e.fetch(ctx, plan, p); err != nil {
+		return err
+	}
+	more := len(p.Rows) > p.Limit
+	if more {
+		p.Rows = p.Rows[:p.Limit]
+	}
+	if backward {
+		slices.Reverse(p.Rows)
+		p.HasPrev = more
+		p.HasNext = cur.Values != nil && len(p.Rows) > 0
+	} else {
+		p.HasNext = more
+		p.HasPrev = cur.Values != nil && len(p.Rows) > 0
+	}
+	if p.HasNext {
+		p.Next = e.signer.Encode(r.fp, Cursor{Values: p.SortValues(p.Rows[len(p.Rows)-1])})
+	}
+	if p.HasPrev {
+		p.Prev = e.signer.Encode(r.fp, Cursor{Before: true, Values: p.SortValues(p.Rows[0])})
+	}
+	p.Last = e.signer.Encode(r.fp, Cursor{FromEnd: true})
+	return nil
+}
+
+// fetch runs plan, keeping at most plan.Limit rows: the page being written,
+// plus the one row that tells whether there is more.
+func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
+	p.Rows = make([]Row, 0, plan.Limit)
+	err := e.src.Query(ctx, plan, func(row Row) error {
+		p.Rows = append(p.Rows, slices.Clone(row))
+		return nil
+	})
+	return sourceError(ctx, err)
+}
+
+// Stream runs q over c without paging and calls emit for every row, as rows
+// arrive, in constant memory. columns and out describe the rows as in Page.
+func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, start func(columns []*Field, out []int) error, emit func(Row) error) error {
+	r, err := resolve(c, q)
+	if err != nil {
+		return err
+	}
+	out := make([]int, len(r.out))
+	for i, f := range r.out {
+		out[i] = slices.Index(r.columns, f)
+	}
+	if err := start(r.columns, out); err != nil {
+		return err
+	}
+	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order}
+	return sourceError(ctx, e.src.Query(ctx, plan, emit))
+}
+
+// sourceError passes engine errors through, reports cancellation as such,
+// and turns every other source failure into a retryable Unavailable error.
+func sourceError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := AsError(err); ok {
+		return err
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("query cancelled: %w", errors.Join(ctx.Err(), err))
+	}
+	return Unavailable(err)
+}
+
+// Get returns the record of c whose key is key (text form), or a not-found Error.
+func (e *Engine) Get(ctx context.Context, c *Collection, key string, fields []string) (*Page, error) {
+	kf := c.KeyField()
+	if kf == nil {
+		return nil, NotFoundf("collection %q has no key, so its records cannot be addressed one by one", c.Name)
+	}
+	v, err := ParseValue(kf.Type, key)
+	if err != nil {
+		return nil, NotFoundf("no %s record with key %q", c.Name, key)
+	}
+	q := Query{Filters: []Filter{{Field: kf.Name, Op: OpEq, Values: []Value{v}}}, Fields: fields}
+	p, err := e.Page(ctx, c, q, Window{Limit: 1, UseOffset: true}, TotalNone)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Rows) == 0 {
+		return nil, NotFoundf("no %s record with key %q", c.Name, key)
+	}
+	return p, nil
+}

@@ -1,0 +1,148 @@
+package engine
+
+// Plan is everything a Source needs to produce rows: which table, which
+// columns, which rows and in which order. The engine builds it; sources turn
+// it into SQL with bound parameters. Every field in it was checked against
+// the Collection, so a source may use Field.Column as an identifier.
+type Plan struct {
+	Collection *Collection
+	Columns    []*Field   // the columns of every Row, in order
+	Filters    []Filter   // a conjunction; Field names a field of Collection
+	Order      []OrderKey // NULL sorts above every value (NULLS LAST ascending, NULLS FIRST descending)
+	Seek       *Predicate // keyset predicate, nil on a first page or for offset paging
+	Offset     int
+	Limit      int // rows to return; 0: all of them
+}
+
+// Atom is one comparison of a keyset predicate. For OpNull, Value is a bool.
+// Only eq, lt, gt, lte, gte and null occur.
+type Atom struct {
+	Field *Field
+	Op    Op
+	Value Value
+}
+
+// Predicate selects the rows strictly after a boundary in an order:
+//
+//	Bound AND (Or[0] OR Or[1] OR ...), each Or[i] a conjunction of atoms.
+//
+// Bound is implied by the disjunction; it is there so that a database can
+// seek an index on the leading sort field instead of scanning from the start.
+// An empty Or selects nothing.
+type Predicate struct {
+	Bound []Atom
+	Or    [][]Atom
+}
+
+// After builds the predicate "sorts strictly after values" for order, with
+// NULL above every value. It is a pure function of its arguments; the
+// property tests hold it against a brute-force comparison.
+func After(order []OrderKey, values []Value) *Predicate {
+	p := &Predicate{}
+	var prefix []Atom
+	for i, o := range order {
+		b := values[i]
+		add := func(a Atom) {
+			conj := make([]Atom, 0, len(prefix)+1)
+			conj = append(conj, prefix...)
+			p.Or = append(p.Or, append(conj, a))
+		}
+		switch {
+		case !o.Desc && b == nil:
+			// Nothing sorts above NULL.
+		case !o.Desc:
+			add(Atom{Field: o.Field, Op: OpGt, Value: b})
+			if o.Field.Nullable {
+				add(Atom{Field: o.Field, Op: OpNull, Value: true})
+			}
+		case b == nil:
+			add(Atom{Field: o.Field, Op: OpNull, Value: false})
+		default:
+			add(Atom{Field: o.Field, Op: OpLt, Value: b})
+		}
+		if b == nil {
+			prefix = append(prefix, Atom{Field: o.Field, Op: OpNull, Value: true})
+		} else {
+			prefix = append(prefix, Atom{Field: o.Field, Op: OpEq, Value: b})
+		}
+	}
+	if len(order) > 0 {
+		o, b := order[0], values[0]
+		switch {
+		case b == nil && !o.Desc:
+			p.Bound = []Atom{{Field: o.Field, Op: OpNull, Value: true}}
+		case b == nil:
+			// Every row qualifies for the leading field.
+		case o.Desc:
+			p.Bound = []Atom{{Field: o.Field, Op: OpLte, Value: b}}
+		case !o.Field.Nullable:
+			p.Bound = []Atom{{Field: o.Field, Op: OpGte, Value: b}}
+		}
+	}
+	return p
+}
+
+// Matches evaluates the predicate on a row in Go, for tests and for sources
+// that cannot express it; cols are the row's columns.
+func (p *Predicate) Matches(cols []*Field, row Row) bool {
+	get := func(f *Field) Value {
+		for i, c := range cols {
+			if c == f {
+				return row[i]
+			}
+		}
+		panic("engine: predicate field " + f.Name + " not in row")
+	}
+	eval := func(a Atom) bool {
+		v := get(a.Field)
+		if a.Op == OpNull {
+			return (v == nil) == a.Value.(bool)
+		}
+		if v == nil {
+			return false // SQL: comparisons with NULL are not true
+		}
+		c := Compare(v, a.Value)
+		switch a.Op {
+		case OpEq:
+			return c == 0
+		case OpLt:
+			return c < 0
+		case OpLte:
+			return c <= 0
+		case OpGt:
+			return c > 0
+		case OpGte:
+			return c >= 0
+		}
+		return false
+	}
+	for _, a := range p.Bound {
+		if !eval(a) {
+			return false
+		}
+	}
+	for _, conj := range p.Or {
+		ok := true
+		for _, a := range conj {
+			if !eval(a) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// reverse returns order with every direction flipped. Because NULL sorts
+// above every value in both directions, the reversed order is exactly the
+// original read backwards.
+func reverse(order []OrderKey) []OrderKey {
+	out := make([]OrderKey, len(order))
+	for i, o := range order {
+		out[i] = OrderKey{Field: o.Field, Desc: !o.Desc}
+	}
+	return out
+}

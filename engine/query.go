@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Op is a filter operator.
+type Op string
+
+const (
+	OpEq     Op = "eq"
+	OpNe     Op = "ne"
+	OpLt     Op = "lt"
+	OpLte    Op = "lte"
+	OpGt     Op = "gt"
+	OpGte    Op = "gte"
+	OpIn     Op = "in"     // any of Values
+	OpPrefix Op = "prefix" // text starts with Values[0]
+	OpNull   Op = "null"   // Values[0] is true: IS NULL; false: IS NOT NULL
+	OpAll    Op = "all"    // JSON array holds every one of Values
+	OpAny    Op = "any"    // JSON array holds at least one of Values
+	OpNone   Op = "none"   // JSON array holds none of Values
+)
+
+// Ops lists every operator, in the order documentation shows them.
+var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpNull, OpAll, OpAny, OpNone}
+
+// ValidOp reports whether op exists.
+func ValidOp(op Op) bool {
+	for _, o := range Ops {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter is one condition; a Query's filters are a conjunction.
+// Comparisons (eq, ne, lt, …, in, prefix) never match NULL, as in SQL;
+// use OpNull to select NULLs.
+type Filter struct {
+	Field  string
+	Op     Op
+	Values []Value
+}
+
+func (f Filter) String() string {
+	vs := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		vs[i] = FormatValue(v)
+	}
+	return fmt.Sprintf("%s[%s]=%s", f.Field, f.Op, strings.Join(vs, ","))
+}
+
+// SortKey is one term of a sort.
+type SortKey struct {
+	Field string
+	Desc  bool
+}
+
+// Sort is an ordered list of sort keys.
+type Sort []SortKey
+
+// ParseSort parses "-a,b" (a minus sign means descending).
+func ParseSort(s string) Sort {
+	var out Sort
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k := SortKey{Field: part}
+		if strings.HasPrefix(part, "-") {
+			k = SortKey{Field: part[1:], Desc: true}
+		} else if strings.HasPrefix(part, "+") {
+			k.Field = part[1:]
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func (s Sort) String() string {
+	parts := make([]string, len(s))
+	for i, k := range s {
+		if k.Desc {
+			parts[i] = "-" + k.Field
+		} else {
+			parts[i] = k.Field
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Query is what a caller asks for: which rows, in which order, which fields.
+type Query struct {
+	Filters []Filter
+	Sort    Sort     // empty: the collection's default sort
+	Fields  []string // empty: every visible field
+}
+
+// resolved is a Query checked against its Collection.
+type resolved struct {
+	c       *Collection
+	filters []Filter   // scope then query filters, values typed
+	order   []OrderKey // sort with the key appended; empty key: offset only
+	out     []*Field   // projected fields, in output order
+	columns []*Field   // out plus the sort fields the cursor needs
+	fp      [8]byte    // fingerprint of collection, filters and sort
+}
+
+// OrderKey is a resolved sort term.
+type OrderKey struct {
+	Field *Field
+	Desc  bool
+}
+
+// resolve validates q against c. Every error names the parameter at fault
+// using the native API's names (filter errors name the field).
+func resolve(c *Collection, q Query) (*resolved, error) {
+	r := &resolved{c: c}
+	for _, f := range c.Scope {
+		r.filters = append(r.filters, f)
+	}
+	for _, f := range q.Filters {
+		tf, err := checkFilter(c, f)
+		if err != nil {
+			return nil, err
+		}
+		r.filters = append(r.filters, tf)
+	}
+
+	sort := q.Sort
+	if len(sort) == 0 {
+		sort = c.DefaultSort
+	}
+	seen := map[string]bool{}
+	key := c.KeyField()
+	for _, k := range sort {
+		f := c.Field(k.Field)
+		if f == nil {
+			return nil, Invalidf("sort", "unknown field %q", k.Field)
+		}
+		if !f.Sortable || !f.Type.Scalar() {
+			return nil, Invalidf("sort", "field %q is not sortable", k.Field)
+		}
+		if seen[f.Name] {
+			return nil, Invalidf("sort", "field %q appears twice", k.Field)
+		}
+		seen[f.Name] = true
+		r.order = append(r.order, OrderKey{Field: f, Desc: k.Desc})
+		if f == key {
+			break // the key is unique: later terms could never matter
+		}
+	}
+	if key != nil && !seen[key.Name] {
+		// The tie-breaker takes the direction of the last term so that an index
+		// on (a, key) serves "-a" when scanned backwards.
+		desc := len(r.order) > 0 && r.order[len(r.order)-1].Desc
+		r.order = append(r.order, OrderKey{Field: key, Desc: desc})
+	}
+
+	if len(q.Fields) == 0 {
+		r.out = c.Visible()
+	} else {
+		picked := map[string]bool{}
+		if key != nil {
+			r.out = append(r.out, key)
+			picked[key.Name] = true
+		}
+		for _, name := range q.Fields {
+			f := c.Field(name)
+			if f == nil {
+				return nil, Invalidf("fields", "unknown field %q", name)
+			}
+			if !picked[f.Name] {
+				picked[f.Name] = true
+				r.out = append(r.out, f)
+			}
+		}
+	}
+	r.columns = append(r.columns, r.out...)
+	for _, o := range r.order {
+		if !containsField(r.columns, o.Field) {
+			r.columns = append(r.columns, o.Field)
+		}
+	}
+	r.fp = fingerprint(c.Name, r.filters, r.order)
+	return r, nil
+}
+
+func containsField(fs []*Field, f *Field) bool {
+	for _, g := range fs {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+func checkFilter(c *Collection, f Filter) (Filter, error) {
+	fd := c.Field(f.Field)
+	if fd == nil {
+		return f, Invalidf(f.Field, "unknown field %q", f.Field)
+	}
+	if !fd.Filterable {
+		return f, Invalidf(f.Field, "field %q is not filterable", f.Field)
+	}
+	if !ValidOp(f.Op) {
+		return f, Invalidf(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
+	}
+	arrayOp := f.Op == OpAll || f.Op == OpAny || f.Op == OpNone
+	switch {
+	case fd.Type == TypeJSON && !arrayOp && f.Op != OpNull:
+		return f, Invalidf(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
+	case fd.Type != TypeJSON && arrayOp:
+		return f, Invalidf(f.Field, "operator %q applies only to JSON array fields", f.Op)
+	case f.Op == OpPrefix && fd.Type != TypeText:
+		return f, Invalidf(f.Field, "operator prefix applies only to text fields")
+	}
+	out := Filter{Field: fd.Name, Op: f.Op}
+	if len(f.Values) == 0 {
+		return f, Invalidf(f.Field, "operator %q needs a value", f.Op)
+	}
+	if f.Op != OpIn && !arrayOp && len(f.Values) != 1 {
+		return f, Invalidf(f.Field, "operator %q takes one value, got %d", f.Op, len(f.Values))
+	}
+	for _, v := range f.Values {
+		// Dialects may hand over text; type it here, once, for all of them.
+		if s, ok := v.(string); ok {
+			t := fd.Type
+			if f.Op == OpNull {
+				t = TypeBool
+			}
+			pv, err := ParseValue(t, s)
+			if err != nil {
+				return f, Invalidf(f.Field, "%v", err)
+			}
+			v = pv
+		}
+		want := fd.Type
+		if f.Op == OpNull {
+			want = TypeBool
+		}
+		if v == nil || !checkType(want, v) {
+			return f, Invalidf(f.Field, "value %v is not of type %v", v, want)
+		}
+		out.Values = append(out.Values, v)
+	}
+	return out, nil
+}
+
+func opList() string {
+	s := make([]string, len(Ops))
+	for i, o := range Ops {
+		s[i] = string(o)
+	}
+	return strings.Join(s, ", ")
+}

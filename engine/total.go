@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// totalCache remembers exact totals per collection and filter set, each
+// under the data version it was counted at. A version change makes every
+// entry stale at once, so a changing database never shows a stale total.
+type totalCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[totalKey]totalEntry
+}
+
+type totalKey struct {
+	collection string
+	fp         [8]byte
+}
+
+type totalEntry struct {
+	version uint64
+	count   int64
+}
+
+func newTotalCache(max int) *totalCache {
+	return &totalCache{max: max, entries: map[totalKey]totalEntry{}}
+}
+
+func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode) (Total, error) {
+	if mode == TotalEstimate {
+		n, err := e.src.Estimate(ctx, r.c, r.filters)
+		if err != nil {
+			return Total{}, sourceError(ctx, err)
+		}
+		return Total{Count: n, Estimate: true}, nil
+	}
+	// The version is read before counting: if the data changes during the
+	// count, the entry is filed under the old version and never served again.
+	v, err := e.src.Version(ctx)
+	if err != nil {
+		return Total{}, sourceError(ctx, err)
+	}
+	// Sort does not change a count; key on filters alone.
+	k := totalKey{collection: r.c.Name, fp: fingerprint(r.c.Name, r.filters, nil)}
+	c := e.totals
+	c.mu.Lock()
+	ent, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && ent.version == v {
+		return Total{Count: ent.count}, nil
+	}
+	n, err := e.src.Count(ctx, r.c, r.filters)
+	if err != nil {
+		return Total{}, sourceError(ctx, err)
+	}
+	c.mu.Lock()
+	if len(c.entries) >= c.max {
+		clear(c.entries) // crude but bounded; totals are cheap to recount
+	}
+	c.entries[k] = totalEntry{version: v, count: n}
+	c.mu.Unlock()
+	return Total{Count: n}, nil
+}

@@ -92,8 +92,8 @@ func (s *Signer) Encode(fp [8]byte, c Cursor) string {
 // the order it must continue. Every failure is a *Error with CodeInvalidCursor.
 func (s *Signer) Decode(token string, fp [8]byte, order []OrderKey) (Cursor, error) {
 	const param = "cursor"
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || !urlSafe(token) {
 		return Cursor{}, InvalidCursorf(param, "cursor is not valid base64url: it was truncated or altered")
 	}
 	if len(raw) < headerLen+macLen {
@@ -262,4 +262,16 @@ func fingerprint(collection string, filters []Filter, order []OrderKey) [8]byte 
 	var fp [8]byte
 	copy(fp[:], h.Sum(nil))
 	return fp
+}
+
+// urlSafe reports whether s holds only base64url characters; the decoder
+// itself skips newlines, which would give one cursor many spellings.
+func urlSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

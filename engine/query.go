@@ -18,9 +18,9 @@ const (
 	OpIn     Op = "in"     // any of Values
 	OpPrefix Op = "prefix" // text starts with Values[0]
 	OpNull   Op = "null"   // Values[0] is true: IS NULL; false: IS NOT NULL
-	OpAll    Op = "all"    // JSON array holds every one of Values
+	OpAll    Op = "all"    // JSON array holds every one of Values; a NULL array matches no all/any filter
 	OpAny    Op = "any"    // JSON array holds at least one of Values
-	OpNone   Op = "none"   // JSON array holds none of Values
+	OpNone   Op = "none"   // JSON array holds none of Values; a NULL array holds none
 )
 
 // Ops lists every operator, in the order documentation shows them.

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"encoding/base64"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testOrder() []OrderKey {
+	return []OrderKey{
+		{Field: &Field{Name: "t", Type: TypeTime}, Desc: true},
+		{Field: &Field{Name: "f", Type: TypeFloat, Nullable: true}},
+		{Field: &Field{Name: "s", Type: TypeText, Nullable: true}},
+		{Field: &Field{Name: "b", Type: TypeBool}},
+		{Field: &Field{Name: "id", Type: TypeInt}},
+	}
+}
+
+func testSigner(t testing.TB, secret string) *Signer {
+	t.Helper()
+	s, err := NewSigner([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	s := testSigner(t, "0123456789abcdef0123456789abcdef")
+	order := testOrder()
+	fp := fingerprint("c", nil, order)
+	tm := time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.UTC)
+	cases := []Cursor{
+		{Values: []Value{tm, 0.1, "héllo ✓", true, int64(-5)}},
+		{Values: []Value{tm, nil, nil, false, int64(math.MaxInt64)}},
+		{Values: []Value{tm, math.SmallestNonzeroFloat64, "", false, int64(math.MinInt64)}},
+		{Values: []Value{tm, -math.MaxFloat64, "a\x00b", true, int64(0)}, Before: true},
+		{FromEnd: true},
+	}
+	for _, c := range cases {
+		tok := s.Encode(fp, c)
+		if strings.ContainsAny(tok, "+/=") {
+			t.Errorf("token %q is not URL-safe", tok)
+		}
+		got, err := s.Decode(tok, fp, order)
+		if err != nil {
+			t.Fatalf("decode %v: %v", c, err)
+		}
+		if got.Before != c.Before || got.FromEnd != c.FromEnd || len(got.Values) != len(c.Values) {
+			t.Fatalf("got %+v, want %+v", got, c)
+		}
+		for i := range c.Values {
+			if Compare(got.Values[i], c.Values[i]) != 0 {
+				t.Errorf("value %d: got %#v, want %#v", i, got.Values[i], c.Values[i])
+			}
+			if f, ok := c.Values[i].(float64); ok && math.Float64bits(f) != math.Float64bits(got.Values[i].(float64)) {
+				t.Errorf("float %v not bit-exact", f)
+			}
+		}
+	}
+}
+
+// A typical cursor (a timestamp and a 28-character id) stays under 100 characters.
+func TestCursorCompact(t *testing.T) {
+	s := testSigner(t, "0123456789abcdef0123456789abcdef")
+	order := []OrderKey{{Field: &Field{Name: "t", Type: TypeTime}, Desc: true}, {Field: &Field{Name: "id", Type: TypeText}, Desc: true}}
+	tok := s.Encode(fingerprint("entries", nil, order), Cursor{Values: []Value{time.Now().UTC(), "zWcyAh3aSN-0tAzpbSc5p5z5aR9f"}})
+	if len(tok) >= 100 {
+		t.Errorf("cursor is %d characters: %s", len(tok), tok)
+	}
+}
+
+func TestCursorRejects(t *testing.T) {
+	s := testSigner(t, "0123456789abcdef0123456789abcdef")
+	other := testSigner(t, "another secret, sixteen bytes or more")
+	order := testOrder()
+	fp := fingerprint("c", nil, order)
+	good := s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, int64(7)}})
+	raw, _ := base64.RawURLEncoding.DecodeString(good)
+	flip := func(i int) string {
+		b := append([]byte(nil), raw...)
+		b[i] ^= 1
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	otherFP := fingerprint("c", []Filter{{Field: "s", Op: OpEq, Values: []Value{"x"}}}, order)
+	cases := map[string]struct {
+		token string
+		fp    [8]byte
+		want  string
+	}{
+		"empty":         {"", fp, "too short"},
+		"not base64":    {"!!!", fp, "base64url"},
+		"truncated":     {good[:len(good)-3], fp, "signature"},
+		"truncated hdr": {good[:12], fp, "too short"},
+		"tampered body": {flip(12), fp, "signature"},
+		"tampered mac":  {flip(len(raw) - 1), fp, "signature"},
+		"version":       {flip(0), fp, "version"},
+		"foreign key":   {other.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, int64(7)}}), fp, "signature"},
+		"other query":   {good, otherFP, "different query"},
+		"wrong arity":   {s.Encode(fp, Cursor{Values: []Value{int64(1)}}), fp, "values"},
+		"wrong type":    {s.Encode(fp, Cursor{Values: []Value{"x", 1.5, "x", true, int64(7)}}), fp, "type"},
+		"null in key":   {s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, nil}}), fp, "NULL"},
+	}
+	for name, c := range cases {
+		_, err := s.Decode(c.token, c.fp, order)
+		e, ok := AsError(err)
+		if !ok || e.Code != CodeInvalidCursor || e.Status() != 400 {
+			t.Errorf("%s: got %v, want a 400 cursor error", name, err)
+			continue
+		}
+		if !strings.Contains(e.Message, c.want) {
+			t.Errorf("%s: message %q does not say %q", name, e.Message, c.want)
+		}
+	}
+}
+
+func TestFingerprintFilterOrderInsensitive(t *testing.T) {
+	order := testOrder()
+	a := Filter{Field: "s", Op: OpEq, Values: []Value{"x"}}
+	b := Filter{Field: "f", Op: OpGt, Values: []Value{1.0}}
+	if fingerprint("c", []Filter{a, b}, order) != fingerprint("c", []Filter{b, a}, order) {
+		t.Error("filter order changes the fingerprint")
+	}
+	if fingerprint("c", []Filter{a}, order) == fingerprint("d", []Filter{a}, order) {
+		t.Error("collection does not change the fingerprint")
+	}
+	if fingerprint("c", nil, order) == fingerprint("c", nil, reverse(order)) {
+		t.Error("direction does not change the fingerprint")
+	}
+}
+
+// FuzzCursorDecode: no input makes Decode panic, and whatever decodes
+// re-encodes to the same token.
+func FuzzCursorDecode(f *testing.F) {
+	s := testSigner(f, "0123456789abcdef0123456789abcdef")
+	order := testOrder()
+	fp := fingerprint("c", nil, order)
+	f.Add(s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 5).UTC(), 1.5, "x", true, int64(7)}}))
+	f.Add(s.Encode(fp, Cursor{FromEnd: true}))
+	f.Add("")
+	f.Add("AQ")
+	f.Fuzz(func(t *testing.T, tok string) {
+		c, err := s.Decode(tok, fp, order)
+		if err != nil {
+			if e, ok := AsError(err); !ok || e.Code != CodeInvalidCursor {
+				t.Fatalf("error %v is not a cursor error", err)
+			}
+			return
+		}
+		if again := s.Encode(fp, c); again != tok {
+			t.Fatalf("re-encoding %q gave %q", tok, again)
+		}
+	})
+}

@@ -1,0 +1,163 @@
+// Package conformance holds the tests every Source must pass, and the
+// brute-force oracle they are judged by: the same filters and sorts applied
+// to rows in plain Go.
+package conformance
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"folio/dataset"
+	"folio/engine"
+)
+
+// Oracle answers queries over a table's rows by brute force.
+type Oracle struct {
+	Columns []dataset.Column
+	Key     string
+	Rows    [][]engine.Value
+}
+
+// NewOracle collects a table's rows (copying them) into an Oracle.
+func NewOracle(t *dataset.Table) *Oracle {
+	o := &Oracle{Columns: t.Columns, Key: t.Key}
+	for r := range t.Rows {
+		o.Rows = append(o.Rows, slices.Clone(r))
+	}
+	return o
+}
+
+func (o *Oracle) col(name string) int {
+	for i, c := range o.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic("oracle: no column " + name)
+}
+
+// Select returns the rows matching every filter, sorted by sort with the key
+// appended as the tie-breaker the way the engine appends it. Filter values
+// must be typed.
+func (o *Oracle) Select(filters []engine.Filter, sort engine.Sort) [][]engine.Value {
+	var out [][]engine.Value
+	for _, r := range o.Rows {
+		ok := true
+		for _, f := range filters {
+			if !o.match(r, f) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	order := slices.Clone(sort)
+	hasKey := false
+	for _, k := range order {
+		if k.Field == o.Key {
+			hasKey = true
+		}
+	}
+	if !hasKey {
+		desc := len(order) > 0 && order[len(order)-1].Desc
+		order = append(order, engine.SortKey{Field: o.Key, Desc: desc})
+	}
+	idx := make([]int, len(order))
+	for i, k := range order {
+		idx[i] = o.col(k.Field)
+	}
+	slices.SortStableFunc(out, func(a, b []engine.Value) int {
+		for i, k := range order {
+			c := engine.Compare(a[idx[i]], b[idx[i]])
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return out
+}
+
+// Keys returns the key column of rows.
+func (o *Oracle) Keys(rows [][]engine.Value) []engine.Value {
+	k := o.col(o.Key)
+	out := make([]engine.Value, len(rows))
+	for i, r := range rows {
+		out[i] = r[k]
+	}
+	return out
+}
+
+func (o *Oracle) match(r []engine.Value, f engine.Filter) bool {
+	v := r[o.col(f.Field)]
+	switch f.Op {
+	case engine.OpNull:
+		return (v == nil) == f.Values[0].(bool)
+	case engine.OpAll, engine.OpAny, engine.OpNone:
+		var arr []string
+		if v != nil {
+			var raw string
+			switch x := v.(type) {
+			case string:
+				raw = x
+			case json.RawMessage:
+				raw = string(x)
+			}
+			if err := json.Unmarshal([]byte(raw), &arr); err != nil {
+				panic("oracle: bad JSON array " + raw)
+			}
+		}
+		if v == nil && f.Op != engine.OpNone {
+			return false
+		}
+		hits := 0
+		for _, want := range f.Values {
+			if slices.Contains(arr, want.(string)) {
+				hits++
+			}
+		}
+		switch f.Op {
+		case engine.OpAll:
+			return hits == len(f.Values)
+		case engine.OpAny:
+			return hits > 0
+		}
+		return hits == 0
+	}
+	if v == nil {
+		return false // comparisons never match NULL
+	}
+	switch f.Op {
+	case engine.OpIn:
+		for _, w := range f.Values {
+			if engine.Compare(v, w) == 0 {
+				return true
+			}
+		}
+		return false
+	case engine.OpPrefix:
+		return strings.HasPrefix(v.(string), f.Values[0].(string))
+	}
+	c := engine.Compare(v, f.Values[0])
+	switch f.Op {
+	case engine.OpEq:
+		return c == 0
+	case engine.OpNe:
+		return c != 0
+	case engine.OpLt:
+		return c < 0
+	case engine.OpLte:
+		return c <= 0
+	case engine.OpGt:
+		return c > 0
+	case engine.OpGte:
+		return c >= 0
+	}
+	panic("oracle: unknown op " + string(f.Op))
+}

@@ -1,0 +1,142 @@
+package conformance
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"folio/dataset"
+	"folio/engine"
+)
+
+// Value pools are small so that ties are common, and hold the values that
+// break naive keyset code: NULLs, empty and non-ASCII strings, negative and
+// fractional numbers, extreme floats.
+var (
+	intPool   = []int64{-3, -1, 0, 1, 2, 7}
+	floatPool = []float64{-1e300, -2.5, -0.1, 0, 1e-300, 0.1, 0.30000000000000004, 3.5, 1e300}
+	textPool  = []string{"", " ", "a", "A", "a b", "ab", "é", "z", "日本", "Ωmega", "a\u00a0"}
+	tagPool   = []string{"x", "y", "z", "Ti", "O"}
+	timeBase  = time.Date(2020, 2, 29, 12, 0, 0, 0, time.UTC)
+)
+
+// RandomTable returns a table of n rows whose columns cover every scalar
+// type, nullable and not, plus a JSON array column. The key is an integer
+// (textKey false) or a text column.
+func RandomTable(rng *rand.Rand, name string, n int, textKey bool) *dataset.Table {
+	cols := []dataset.Column{
+		{Name: "id", Type: engine.TypeInt},
+		{Name: "a", Type: engine.TypeInt, Nullable: true},
+		{Name: "f", Type: engine.TypeFloat, Nullable: true},
+		{Name: "s", Type: engine.TypeText, Nullable: true},
+		{Name: "t", Type: engine.TypeTime},
+		{Name: "b", Type: engine.TypeBool, Nullable: true},
+		{Name: "tags", Type: engine.TypeJSON, Nullable: true},
+	}
+	if textKey {
+		cols[0].Type = engine.TypeText
+	}
+	rows := make([][]engine.Value, n)
+	ids := rng.Perm(n * 3)[:n]
+	null := func() bool { return rng.IntN(5) == 0 }
+	for i := range rows {
+		r := make([]engine.Value, len(cols))
+		if textKey {
+			r[0] = fmt.Sprintf("k%s%04d", textPool[rng.IntN(len(textPool))], ids[i])
+		} else {
+			r[0] = int64(ids[i]) - int64(n)
+		}
+		if !null() {
+			r[1] = intPool[rng.IntN(len(intPool))]
+		}
+		if !null() {
+			r[2] = floatPool[rng.IntN(len(floatPool))]
+		}
+		if !null() {
+			r[3] = textPool[rng.IntN(len(textPool))]
+		}
+		r[4] = timeBase.Add(time.Duration(rng.IntN(4)) * 1500 * time.Microsecond * 1001)
+		if !null() {
+			r[5] = rng.IntN(2) == 0
+		}
+		if !null() {
+			k := rng.IntN(4)
+			tags := make([]string, 0, k)
+			for _, j := range rng.Perm(len(tagPool))[:k] {
+				tags = append(tags, tagPool[j])
+			}
+			slices.Sort(tags)
+			r[6] = jsonArray(tags)
+		}
+		rows[i] = r
+	}
+	return &dataset.Table{
+		Name:    name,
+		Columns: cols,
+		Key:     "id",
+		Indexes: []dataset.Index{{Name: name + "_a", Columns: []string{"a", "id"}}, {Name: name + "_t", Columns: []string{"-t", "s"}}},
+		Rows: func(yield func([]engine.Value) bool) {
+			for _, r := range rows {
+				if !yield(r) {
+					return
+				}
+			}
+		},
+		Len: n,
+	}
+}
+
+func jsonArray(ss []string) string {
+	b := []byte{'['}
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, s...)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
+}
+
+// RandomQuery returns a random sort over the table's sortable columns and up
+// to two random filters with typed values.
+func RandomQuery(rng *rand.Rand, t *dataset.Table) engine.Query {
+	var q engine.Query
+	sortable := []string{"a", "f", "s", "t", "b", "id"}
+	for _, i := range rng.Perm(len(sortable))[:rng.IntN(4)] {
+		q.Sort = append(q.Sort, engine.SortKey{Field: sortable[i], Desc: rng.IntN(2) == 0})
+	}
+	for range rng.IntN(3) {
+		q.Filters = append(q.Filters, randomFilter(rng))
+	}
+	return q
+}
+
+func randomFilter(rng *rand.Rand) engine.Filter {
+	cmp := []engine.Op{engine.OpEq, engine.OpNe, engine.OpLt, engine.OpLte, engine.OpGt, engine.OpGte}
+	switch rng.IntN(7) {
+	case 0:
+		return engine.Filter{Field: "a", Op: cmp[rng.IntN(len(cmp))], Values: []engine.Value{intPool[rng.IntN(len(intPool))]}}
+	case 1:
+		return engine.Filter{Field: "f", Op: cmp[rng.IntN(len(cmp))], Values: []engine.Value{floatPool[rng.IntN(len(floatPool))]}}
+	case 2:
+		if rng.IntN(2) == 0 {
+			return engine.Filter{Field: "s", Op: engine.OpPrefix, Values: []engine.Value{textPool[rng.IntN(len(textPool))]}}
+		}
+		return engine.Filter{Field: "s", Op: engine.OpIn, Values: []engine.Value{textPool[rng.IntN(len(textPool))], textPool[rng.IntN(len(textPool))]}}
+	case 3:
+		return engine.Filter{Field: []string{"a", "f", "s", "b", "tags"}[rng.IntN(5)], Op: engine.OpNull, Values: []engine.Value{rng.IntN(2) == 0}}
+	case 4:
+		return engine.Filter{Field: "b", Op: engine.OpEq, Values: []engine.Value{rng.IntN(2) == 0}}
+	case 5:
+		op := []engine.Op{engine.OpAll, engine.OpAny, engine.OpNone}[rng.IntN(3)]
+		var vs []engine.Value
+		for _, j := range rng.Perm(len(tagPool))[:1+rng.IntN(2)] {
+			vs = append(vs, tagPool[j])
+		}
+		return engine.Filter{Field: "tags", Op: op, Values: vs}
+	}
+	return engine.Filter{Field: "t", Op: cmp[rng.IntN(len(cmp))], Values: []engine.Value{timeBase.Add(time.Duration(rng.IntN(4)) * 1500 * time.Microsecond * 1001)}}
+}

@@ -249,6 +249,7 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 		}
 	}
 
+	next := int64(1_000_001) // new odd ids, never reused across queries
 	for _, q := range []engine.Query{
 		{Sort: engine.Sort{{Field: "a"}}},
 		{Sort: engine.Sort{{Field: "t", Desc: true}, {Field: "s"}}},
@@ -261,7 +262,6 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 		go func() {
 			defer wg.Done()
 			wrng := rand.New(rand.NewPCG(1, uint64(len(q.Sort))))
-			next := int64(1_000_001) // new odd ids
 			for ctx.Err() == nil {
 				var err error
 				id := volatile[wrng.IntN(len(volatile))]

@@ -1,0 +1,228 @@
+// Package config reads folio's configuration file: per-collection overrides
+// (name, hidden fields, key, default sort, page limits) and the list of
+// dialect mounts. Load parses and validates the file on its own; Apply checks
+// it against the collections a source discovered.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Collections maps a discovered collection name (the table or view name)
+	// to its overrides.
+	Collections map[string]Collection `yaml:"collections"`
+	// Mounts lists the dialects to serve and where. With no native mount,
+	// the native API is served at /v1.
+	Mounts []Mount `yaml:"mounts"`
+
+	// lines records where each collection entry and mount was written, so
+	// that errors found by Apply can point at the file.
+	lines map[string]int
+	file  string
+}
+
+// Collection holds the overrides for one collection. Zero values keep what
+// the source discovered and the engine's defaults.
+type Collection struct {
+	Name         string   `yaml:"name"`          // name on the wire
+	Hidden       []string `yaml:"hidden"`        // fields never published
+	Key          string   `yaml:"key"`           // unique, non-null field ending every sort
+	DefaultSort  string   `yaml:"default_sort"`  // e.g. "-created,id"
+	DefaultLimit int      `yaml:"default_limit"` // page size when the client names none
+	MaxLimit     int      `yaml:"max_limit"`     // largest page size a client may ask for
+	MaxOffset    int      `yaml:"max_offset"`    // deepest row offset paging may reach
+}
+
+// Mount serves one dialect under a path.
+type Mount struct {
+	Dialect string `yaml:"dialect"`
+	// Path is the URL path prefix, e.g. /v1 or /api/v1/entries.
+	Path string `yaml:"path"`
+	// Collection is the published collection a single-collection dialect
+	// serves; the native dialect serves every collection and leaves it empty.
+	Collection string `yaml:"collection"`
+	// Fields maps the dialect's field names to the collection's fields.
+	Fields map[string]string `yaml:"fields"`
+}
+
+// Native is the name of folio's own dialect.
+const Native = "native"
+
+// NativePath is where the native API is mounted when no mount names it.
+const NativePath = "/v1"
+
+// knownDialect reports whether a mount may name the dialect; each dialect
+// added to the server is added here.
+func knownDialect(name string) bool {
+	switch name {
+	case Native:
+		return true
+	}
+	return false
+}
+
+//go:embed demo.yaml
+var demoYAML []byte
+
+// Demo returns the configuration of the demo database.
+func Demo() *Config {
+	c, err := Parse(demoYAML, "demo.yaml")
+	if err != nil {
+		panic("config: embedded demo.yaml is invalid: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(b, path)
+}
+
+// Parse decodes and validates a configuration; name labels errors.
+// Unknown keys are errors that give their line.
+func Parse(b []byte, name string) (*Config, error) {
+	c := &Config{file: name}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	c.lines = lines(&root)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NativeMount returns the mount of the native dialect.
+func (c *Config) NativeMount() Mount {
+	if c != nil {
+		for _, m := range c.Mounts {
+			if m.Dialect == Native {
+				return m
+			}
+		}
+	}
+	return Mount{Dialect: Native, Path: NativePath}
+}
+
+// MountList returns the mounts to serve: the configured ones, plus the
+// native API at /v1 when none names it.
+func (c *Config) MountList() []Mount {
+	var out []Mount
+	if c != nil {
+		out = append(out, c.Mounts...)
+	}
+	for _, m := range out {
+		if m.Dialect == Native {
+			return out
+		}
+	}
+	return append(out, Mount{Dialect: Native, Path: NativePath})
+}
+
+func (c *Config) errorf(key, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if n, ok := c.lines[key]; ok {
+		return fmt.Errorf("config %s: line %d: %s", c.file, n, msg)
+	}
+	return fmt.Errorf("config %s: %s", c.file, msg)
+}
+
+func (c *Config) validate() error {
+	for name, col := range c.Collections {
+		at := "collections." + name
+		switch {
+		case col.DefaultLimit < 0:
+			return c.errorf(at, "collection %q: default_limit must be positive, got %d", name, col.DefaultLimit)
+		case col.MaxLimit < 0:
+			return c.errorf(at, "collection %q: max_limit must be positive, got %d", name, col.MaxLimit)
+		case col.MaxOffset < 0:
+			return c.errorf(at, "collection %q: max_offset must be positive, got %d", name, col.MaxOffset)
+		case col.MaxLimit > 0 && col.DefaultLimit > col.MaxLimit:
+			return c.errorf(at, "collection %q: default_limit %d exceeds max_limit %d", name, col.DefaultLimit, col.MaxLimit)
+		case col.Name != "" && !validName(col.Name):
+			return c.errorf(at, "collection %q: name %q must be letters, digits, '_', '-' or '.'", name, col.Name)
+		}
+	}
+	paths := map[string]bool{}
+	natives := 0
+	for i, m := range c.Mounts {
+		at := fmt.Sprintf("mounts.%d", i)
+		if !knownDialect(m.Dialect) {
+			return c.errorf(at, "mount %d: unknown dialect %q (known: %s)", i+1, m.Dialect, Native)
+		}
+		if !strings.HasPrefix(m.Path, "/") || strings.HasSuffix(m.Path, "/") || strings.ContainsAny(m.Path, "{}? \t") {
+			return c.errorf(at, "mount %d: path %q must start with '/', not end with '/', and hold no '{', '}', '?' or spaces", i+1, m.Path)
+		}
+		if paths[m.Path] {
+			return c.errorf(at, "mount %d: path %q is mounted twice", i+1, m.Path)
+		}
+		paths[m.Path] = true
+		if m.Dialect == Native {
+			natives++
+			if natives > 1 {
+				return c.errorf(at, "mount %d: the native dialect is mounted twice", i+1)
+			}
+			if m.Collection != "" || len(m.Fields) > 0 {
+				return c.errorf(at, "mount %d: the native dialect serves every collection; it takes no collection or fields", i+1)
+			}
+		} else if m.Collection == "" {
+			return c.errorf(at, "mount %d: dialect %q needs a collection", i+1, m.Dialect)
+		}
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// lines maps "collections.NAME" and "mounts.I" to their line in the file.
+func lines(root *yaml.Node) map[string]int {
+	out := map[string]int{}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		return out
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		switch {
+		case k.Value == "collections" && v.Kind == yaml.MappingNode:
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				out["collections."+v.Content[j].Value] = v.Content[j].Line
+			}
+		case k.Value == "mounts" && v.Kind == yaml.SequenceNode:
+			for j, m := range v.Content {
+				out[fmt.Sprintf("mounts.%d", j)] = m.Line
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"folio/engine"
+)
+
+func discovered() []*engine.Collection {
+	return []*engine.Collection{
+		{Name: "items", Table: "items", Key: "id", Fields: []*engine.Field{
+			{Name: "id", Column: "id", Type: engine.TypeInt, Sortable: true, Filterable: true},
+			{Name: "title", Column: "title", Type: engine.TypeText, Sortable: true, Filterable: true},
+			{Name: "secret", Column: "secret", Type: engine.TypeText, Sortable: true, Filterable: true},
+			{Name: "tags", Column: "tags", Type: engine.TypeJSON, Filterable: true},
+		}},
+		{Name: "log", Table: "log", Fields: []*engine.Field{
+			{Name: "code", Column: "code", Type: engine.TypeText, Sortable: true, Filterable: true},
+			{Name: "at", Column: "at", Type: engine.TypeTime, Nullable: true, Sortable: true, Filterable: true},
+		}},
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "collections:\n  items:\n    hiden: [secret]\n", "line 3"},
+		{"unknown top key", "colections: {}\n", "line 1"},
+		{"unknown dialect", "mounts:\n  - dialect: nomad2\n    path: /x\n    collection: items\n", `line 2: mount 1: unknown dialect "nomad2"`},
+		{"path without slash", "mounts:\n  - dialect: native\n    path: v1\n", "must start with '/'"},
+		{"path with trailing slash", "mounts:\n  - dialect: native\n    path: /v1/\n", "not end with '/'"},
+		{"native twice", "mounts:\n  - dialect: native\n    path: /v1\n  - dialect: native\n    path: /v2\n", "line 4: mount 2: the native dialect is mounted twice"},
+		{"native with collection", "mounts:\n  - dialect: native\n    path: /v1\n    collection: items\n", "takes no collection"},
+		{"negative limit", "collections:\n  items:\n    max_limit: -1\n", "line 2"},
+		{"default above max", "collections:\n  items:\n    default_limit: 50\n    max_limit: 10\n", "exceeds max_limit"},
+		{"bad name", "collections:\n  items:\n    name: a/b\n", "must be letters"},
+		{"wrong type", "collections:\n  items:\n    max_limit: many\n", "line 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "test.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestApply(t *testing.T) {
+	y := `
+collections:
+  items:
+    name: things
+    hidden: [secret]
+    default_sort: -title
+    default_limit: 10
+    max_limit: 50
+    max_offset: 500
+  log:
+    key: code
+mounts:
+  - dialect: native
+    path: /api
+`
+	cfg, err := Parse([]byte(y), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := discovered()
+	out, err := Apply(in, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	things, log := out[0], out[1]
+	if things.Name != "things" || things.Table != "items" {
+		t.Errorf("rename: got name %q table %q", things.Name, things.Table)
+	}
+	if things.Field("secret") != nil {
+		t.Error("secret is still visible")
+	}
+	if in[0].Fields[2].Hidden || in[0].Name != "items" {
+		t.Error("Apply changed its input")
+	}
+	if got := things.DefaultSort.String(); got != "-title" {
+		t.Errorf("default sort %q", got)
+	}
+	if things.DefaultLimit != 10 || things.MaxLimit != 50 || things.MaxOffset != 500 {
+		t.Errorf("limits %d %d %d", things.DefaultLimit, things.MaxLimit, things.MaxOffset)
+	}
+	if !log.Keyed() || log.Key != "code" {
+		t.Errorf("key override: %q", log.Key)
+	}
+	if m := cfg.NativeMount(); m.Path != "/api" {
+		t.Errorf("native mount %+v", m)
+	}
+}
+
+func TestApplyErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown collection", "collections:\n  itemz:\n    hidden: [x]\n", `line 2: collection "itemz" does not exist`},
+		{"unknown hidden field", "collections:\n  items:\n    hidden: [nope]\n", `hidden: no field "nope"`},
+		{"hide the key", "collections:\n  items:\n    hidden: [id]\n", "is the key"},
+		{"unknown sort field", "collections:\n  items:\n    default_sort: -nope\n", `default_sort: no visible field "nope"`},
+		{"sort on hidden", "collections:\n  items:\n    hidden: [secret]\n    default_sort: secret\n", `no visible field "secret"`},
+		{"sort on json", "collections:\n  items:\n    default_sort: tags\n", "not sortable"},
+		{"unknown key", "collections:\n  log:\n    key: nope\n", `key: no field "nope"`},
+		{"json key", "collections:\n  items:\n    key: tags\n", "cannot be a key"},
+		{"rename collision", "collections:\n  items:\n    name: log\n", `published as "log"`},
+		{"limit over discovered max", "collections:\n  items:\n    default_limit: 2000\n", "exceeds max_limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yaml), "t.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols := discovered()
+			for _, c := range cols {
+				c.Normalize()
+			}
+			_, err = Apply(cols, cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Apply error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMountList(t *testing.T) {
+	var none *Config
+	if got := none.MountList(); len(got) != 1 || got[0].Path != NativePath {
+		t.Errorf("nil config mounts %+v", got)
+	}
+	cfg, err := Parse([]byte("mounts:\n  - dialect: native\n    path: /data\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.MountList(); len(got) != 1 || got[0].Path != "/data" {
+		t.Errorf("mounts %+v", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "folio.yaml")
+	if err := os.WriteFile(p, []byte("collections:\n  items:\n    hidden: [secret]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Collections["items"].Hidden; len(got) != 1 || got[0] != "secret" {
+		t.Errorf("hidden %v", got)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file: no error")
+	}
+	if _, err := Parse(nil, "empty"); err != nil {
+		t.Errorf("empty config: %v", err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	cfg := Demo()
+	for _, name := range []string{"entries", "dois", "downtimes", "profiles"} {
+		if cfg.Collections[name].DefaultSort == "" {
+			t.Errorf("demo config has no default sort for %s", name)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package native
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"folio/engine"
+)
+
+// The listing is small and rarely asked for, so it uses encoding/json.
+
+type collectionDoc struct {
+	Name        string     `json:"name"`
+	URL         string     `json:"url"`
+	Key         *string    `json:"key"`
+	Paging      []string   `json:"paging"`
+	DefaultSort *string    `json:"default_sort"`
+	Limits      limitsDoc  `json:"limits"`
+	Fields      []fieldDoc `json:"fields"`
+}
+
+type limitsDoc struct {
+	DefaultLimit int `json:"default_limit"`
+	MaxLimit     int `json:"max_limit"`
+	MaxOffset    int `json:"max_offset"`
+}
+
+type fieldDoc struct {
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	Nullable   bool     `json:"nullable"`
+	Sortable   bool     `json:"sortable"`
+	Filterable bool     `json:"filterable"`
+	Operators  []string `json:"operators,omitempty"`
+}
+
+// serveCollections answers GET {path}: every collection with its fields,
+// key, paging styles, default sort and limits.
+func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
+	if r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		for name := range q {
+			h.writeError(w, r, engine.Invalidf(name, "unknown parameter %q: the collection list takes none", name), 0)
+			return
+		}
+	}
+	var doc struct {
+		Data []collectionDoc `json:"data"`
+	}
+	doc.Data = []collectionDoc{}
+	base := h.base(r) + h.path + "/"
+	for _, c := range h.e.Collections() {
+		d := collectionDoc{
+			Name:   c.Name,
+			URL:    base + url.PathEscape(c.Name),
+			Paging: []string{"offset"},
+			Limits: limitsDoc{c.DefaultLimit, c.MaxLimit, c.MaxOffset},
+			Fields: []fieldDoc{},
+		}
+		if c.Keyed() {
+			key := c.Key
+			d.Key = &key
+			d.Paging = []string{"cursor", "offset"}
+		}
+		if s := c.DefaultSort.String(); s != "" {
+			d.DefaultSort = &s
+		} else if c.Keyed() {
+			d.DefaultSort = d.Key
+		}
+		for _, f := range c.Visible() {
+			fd := fieldDoc{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable, Sortable: f.Sortable && f.Type.Scalar(), Filterable: f.Filterable}
+			if f.Filterable {
+				fd.Operators = operators(f)
+			}
+			d.Fields = append(d.Fields, fd)
+		}
+		doc.Data = append(doc.Data, d)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		h.writeError(w, r, err, 0)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
+}
+
+// operators lists the filter operators that apply to a field.
+func operators(f *engine.Field) []string {
+	var out []string
+	for _, op := range engine.Ops {
+		switch op {
+		case engine.OpAll, engine.OpAny, engine.OpNone:
+			if f.Type != engine.TypeJSON {
+				continue
+			}
+		case engine.OpNull:
+			if !f.Nullable {
+				continue
+			}
+		case engine.OpPrefix:
+			if f.Type != engine.TypeText {
+				continue
+			}
+		default:
+			if f.Type == engine.TypeJSON {
+				continue
+			}
+		}
+		out = append(out, string(op))
+	}
+	return out
+}

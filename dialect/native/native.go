@@ -1,0 +1,212 @@
+// Package native is folio's own HTTP API: GET {path} lists the collections,
+// GET {path}/{collection} pages through one with filters, sort, projection,
+// signed cursors or offsets and optional totals, and
+// GET {path}/{collection}/{key} returns one record. It maps request
+// parameters onto the engine and renders the engine's pages; it holds no
+// paging logic of its own.
+package native
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"folio/engine"
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Path is the URL path the API is mounted under, e.g. "/v1".
+	Path string
+	// Logger receives errors that are not the client's fault.
+	Logger *slog.Logger
+}
+
+// Handler serves the native API for every collection of an engine.
+type Handler struct {
+	e    *engine.Engine
+	path string
+	log  *slog.Logger
+	mux  *http.ServeMux
+	bufs sync.Pool // *[]byte response buffers
+}
+
+// New returns the native API over e, mounted under o.Path.
+func New(e *engine.Engine, o Options) *Handler {
+	h := &Handler{e: e, path: strings.TrimSuffix(o.Path, "/"), log: o.Logger, mux: http.NewServeMux()}
+	if h.path == "" {
+		h.path = "/v1"
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.mux.HandleFunc("GET "+h.path+"", h.serveCollections)
+	h.mux.HandleFunc("GET "+h.path+"/{collection}", h.servePage)
+	h.mux.HandleFunc("GET "+h.path+"/{collection}/{key...}", h.serveRecord)
+	h.mux.HandleFunc(h.path, h.serveFallback)
+	h.mux.HandleFunc(h.path+"/", h.serveFallback)
+	return h
+}
+
+// ServeHTTP routes a request under the handler's path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) serveFallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.writeError(w, r, &engine.Error{Code: "method_not_allowed", Message: r.Method + " is not supported; the API is read-only (GET)"}, http.StatusMethodNotAllowed)
+		return
+	}
+	h.writeError(w, r, engine.NotFoundf("no such resource: %s lists the collections", h.path), 0)
+}
+
+// target returns the collection a request names and its query parameters,
+// or answers with the error and returns false.
+func (h *Handler) target(w http.ResponseWriter, r *http.Request) (*engine.Collection, url.Values, bool) {
+	c, err := h.e.Collection(r.PathValue("collection"))
+	if err != nil {
+		h.writeError(w, r, err, 0)
+		return nil, nil, false
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.writeError(w, r, engine.Invalidf("", "the query string is malformed: %v", err), 0)
+		return nil, nil, false
+	}
+	return c, q, true
+}
+
+// servePage answers GET {path}/{collection}.
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
+	c, q, ok := h.target(w, r)
+	if !ok {
+		return
+	}
+	req, err := parseList(c, q)
+	if err != nil {
+		h.writeError(w, r, err, 0)
+		return
+	}
+	p, err := h.e.Page(r.Context(), c, req.query, req.window, req.total)
+	if err != nil {
+		if e, ok := engine.AsError(err); ok && e.Parameter != "" {
+			if name := req.filterParams[e.Parameter]; name != "" {
+				err = engine.WithParameter(err, name)
+			}
+		}
+		h.writeError(w, r, err, 0)
+		return
+	}
+	ls := pageLinks(r, h.base(r), q, p)
+
+	bp := h.buffer()
+	defer h.release(bp)
+	b := append((*bp)[:0], `{"data":[`...)
+	keys, idx := fieldKeys(p), p.Fields
+	for i, row := range p.Rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRow(b, row, keys, idx)
+	}
+	b = append(b, `],"page":{"limit":`...)
+	b = strconv.AppendInt(b, int64(p.Limit), 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(len(p.Rows)), 10)
+	if p.Total != nil {
+		b = append(b, `,"total":`...)
+		b = strconv.AppendInt(b, p.Total.Count, 10)
+		b = append(b, `,"total_relation":`...)
+		b = appendString(b, p.Total.Relation())
+	}
+	if p.Keyset && p.HasNext {
+		b = append(b, `,"next_cursor":`...)
+		b = appendString(b, p.Next)
+	}
+	if p.Keyset && p.HasPrev {
+		b = append(b, `,"prev_cursor":`...)
+		b = appendString(b, p.Prev)
+	}
+	b = append(b, `},"links":{`...)
+	for i, l := range ls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, l.rel)
+		b = append(b, ':')
+		b = appendString(b, l.url)
+	}
+	b = append(b, "}}\n"...)
+	*bp = b
+
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Link", linkHeader(ls))
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// serveRecord answers GET {path}/{collection}/{key}.
+func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
+	c, q, ok := h.target(w, r)
+	if !ok {
+		return
+	}
+	var fields []string
+	for name, vs := range q {
+		if name != paramFields {
+			h.writeError(w, r, engine.Invalidf(name, "unknown parameter %q: a single record takes only fields", name), 0)
+			return
+		}
+		for _, f := range strings.Split(vs[0], ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				fields = append(fields, f)
+			}
+		}
+	}
+	p, err := h.e.Get(r.Context(), c, r.PathValue("key"), fields)
+	if err != nil {
+		h.writeError(w, r, err, 0)
+		return
+	}
+	bp := h.buffer()
+	defer h.release(bp)
+	b := append((*bp)[:0], `{"data":`...)
+	b = appendRow(b, p.Rows[0], fieldKeys(p), p.Fields)
+	b = append(b, "}\n"...)
+	*bp = b
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+func (h *Handler) buffer() *[]byte {
+	if bp, ok := h.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (h *Handler) release(bp *[]byte) {
+	// A page of 1000 wide rows may grow a buffer to megabytes; keeping such
+	// buffers would pin that memory for the life of the process.
+	if cap(*bp) <= 1<<20 {
+		h.bufs.Put(bp)
+	}
+}
+
+// base returns the absolute URL of the API's root for links: scheme and
+// host as the client addressed this server.
+func (h *Handler) base(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

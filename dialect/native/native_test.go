@@ -1,0 +1,578 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"folio/dataset"
+	"folio/engine"
+	"folio/source/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const testSecret = "native-test-secret-0123456789"
+
+// item is one row of the test collection "items".
+type item struct {
+	id      int64
+	name    string
+	score   any // float64 or nil
+	created time.Time
+	tags    string
+	active  bool
+}
+
+var day = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// items has duplicate scores, NULLs, negative and fractional numbers,
+// unicode and empty strings, and times with and without fractions.
+var items = []item{
+	{1, "alpha", 1.5, day, `["Ti","O"]`, true},
+	{2, "", nil, day.Add(time.Second), `["O"]`, false},
+	{3, "Ünïcødé \"quoted\"\n", -0.25, day.Add(1500 * time.Millisecond), `["Ti"]`, true},
+	{4, "beta", 1.5, day.Add(time.Hour), `[]`, true},
+	{5, "gamma", nil, day.Add(2 * time.Hour), `["Ti","O","Fe"]`, false},
+	{6, "delta", 0.1, day.Add(3 * time.Hour), `["Fe"]`, true},
+	{7, "epsilon", 1e21, day.Add(4 * time.Hour), `["O","Fe"]`, true},
+}
+
+func tables() []*dataset.Table {
+	itemsT := &dataset.Table{
+		Name: "items",
+		Columns: []dataset.Column{
+			{Name: "id", Type: engine.TypeInt},
+			{Name: "name", Type: engine.TypeText},
+			{Name: "score", Type: engine.TypeFloat, Nullable: true},
+			{Name: "created", Type: engine.TypeTime},
+			{Name: "tags", Type: engine.TypeJSON},
+			{Name: "active", Type: engine.TypeBool},
+		},
+		Key:     "id",
+		Indexes: []dataset.Index{{Name: "items_score", Columns: []string{"score", "id"}}},
+		Len:     len(items),
+		Rows: func(yield func([]engine.Value) bool) {
+			for _, it := range items {
+				if !yield([]engine.Value{it.id, it.name, it.score, it.created, it.tags, it.active}) {
+					return
+				}
+			}
+		},
+	}
+	events := &dataset.Table{
+		Name:    "events",
+		Columns: []dataset.Column{{Name: "code", Type: engine.TypeText}, {Name: "n", Type: engine.TypeInt}},
+		Len:     5,
+		Rows: func(yield func([]engine.Value) bool) {
+			for i := range 5 {
+				if !yield([]engine.Value{fmt.Sprintf("e%d", i%3), int64(i)}) {
+					return
+				}
+			}
+		},
+	}
+	return []*dataset.Table{itemsT, events}
+}
+
+// newEngine loads the test tables into a real SQLite file.
+func newEngine(tb testing.TB, secret string) *engine.Engine {
+	tb.Helper()
+	ctx := context.Background()
+	path := filepath.Join(tb.TempDir(), "test.sqlite")
+	if err := sqlite.Load(ctx, path, tables(), nil); err != nil {
+		tb.Fatal(err)
+	}
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { src.Close() })
+	cols, err := src.Collections(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range cols {
+		if c.Name == "events" {
+			// SQLite gives every table a rowid key; drop it to test a
+			// collection that only offset paging can serve.
+			c.Key, c.MaxOffset = "", 4
+			for _, f := range c.Fields {
+				f.Hidden = f.Hidden || f.Name == "rowid"
+			}
+		}
+	}
+	signer, err := engine.NewSigner([]byte(secret))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+func newHandler(tb testing.TB) *Handler {
+	return New(newEngine(tb, testSecret), Options{Path: "/v1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func get(h http.Handler, target string) response {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+}
+
+type envelope struct {
+	Data []map[string]any `json:"data"`
+	Page struct {
+		Limit         int     `json:"limit"`
+		Count         int     `json:"count"`
+		Total         *int64  `json:"total"`
+		TotalRelation *string `json:"total_relation"`
+		NextCursor    string  `json:"next_cursor"`
+		PrevCursor    string  `json:"prev_cursor"`
+	} `json:"page"`
+	Links map[string]string `json:"links"`
+}
+
+type errorBody struct {
+	Error struct {
+		Status    int    `json:"status"`
+		Code      string `json:"code"`
+		Parameter string `json:"parameter"`
+		Message   string `json:"message"`
+	} `json:"error"`
+}
+
+func decode[T any](t *testing.T, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, r.body)
+	}
+	return v
+}
+
+// path strips the scheme and host from a link, to request it again.
+func path(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.RequestURI()
+}
+
+func TestGolden(t *testing.T) {
+	h := newHandler(t)
+	first := get(h, "/v1/items?limit=3&sort=-score")
+	next := decode[envelope](t, first).Links["next"]
+	middle := get(h, path(t, next))
+	last := get(h, path(t, decode[envelope](t, middle).Links["next"]))
+	tests := []struct {
+		name string
+		r    response
+	}{
+		{"first_page", first},
+		{"middle_page", middle},
+		{"last_page", last},
+		{"from_end", get(h, path(t, decode[envelope](t, first).Links["last"]))},
+		{"empty", get(h, "/v1/items?name=nope&total=exact")},
+		{"offset_page", get(h, "/v1/items?offset=2&limit=2&fields=name")},
+		{"unkeyed", get(h, "/v1/events?limit=2")},
+		{"filters", get(h, "/v1/items?tags[all]=Ti,O&score[gt]=0&active=true")},
+		{"collections", get(h, "/v1")},
+		{"record", get(h, "/v1/items/3")},
+		{"record_fields", get(h, "/v1/items/3?fields=score")},
+		{"error_limit", get(h, "/v1/items?limit=-1")},
+		{"error_sort", get(h, "/v1/items?sort=nope")},
+		{"error_filter_field", get(h, "/v1/items?nmae=alpha")},
+		{"error_filter_op", get(h, "/v1/items?score[about]=1")},
+		{"error_filter_value", get(h, "/v1/items?score[gt]=high")},
+		{"error_cursor", get(h, "/v1/items?cursor=AAAA")},
+		{"error_offset_cap", get(h, "/v1/items?offset=9999&limit=10")},
+		{"error_collection", get(h, "/v1/nope")},
+		{"error_record", get(h, "/v1/items/99")},
+		{"error_method", func() response {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/items", nil))
+			return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			fmt.Fprintf(&b, "status: %d\n", tt.r.status)
+			for _, k := range []string{"Content-Type", "Link", "Retry-After", "Allow"} {
+				if v := tt.r.header.Get(k); v != "" {
+					fmt.Fprintf(&b, "%s: %s\n", k, v)
+				}
+			}
+			b.WriteString("\n")
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, tt.r.body, "", "  "); err != nil {
+				t.Fatalf("body is not JSON: %v\n%s", err, tt.r.body)
+			}
+			b.Write(pretty.Bytes())
+			file := filepath.Join("testdata", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(b.Bytes(), want) {
+				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, b.Bytes(), want)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	h := newHandler(t)
+	// A genuine cursor of another query, and one signed with another key.
+	cross := decode[envelope](t, get(h, "/v1/items?limit=2&sort=name")).Page.NextCursor
+	other := New(newEngine(t, "another-secret-0123456789abcdef"), Options{Path: "/v1"})
+	foreign := decode[envelope](t, get(other, "/v1/items?limit=2")).Page.NextCursor
+	good := decode[envelope](t, get(h, "/v1/items?limit=2")).Page.NextCursor
+	if cross == "" || foreign == "" || good == "" {
+		t.Fatal("setup: no next cursor")
+	}
+	flip := func(s string, i int) string {
+		b := []byte(s)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name, query string
+		status      int
+		code, param string
+		msg         string // a part of the message
+	}{
+		{"negative limit", "limit=-1", 400, "invalid_parameter", "limit", "between 1 and 1000"},
+		{"zero limit", "limit=0", 400, "invalid_parameter", "limit", "between 1 and 1000"},
+		{"limit not a number", "limit=abc", 400, "invalid_parameter", "limit", "whole number"},
+		{"limit above max", "limit=100000", 400, "invalid_parameter", "limit", "between 1 and 1000"},
+		{"limit twice", "limit=1&limit=2", 400, "invalid_parameter", "limit", "once"},
+		{"unknown sort field", "sort=-nope", 400, "invalid_parameter", "sort", `"nope"`},
+		{"json sort field", "sort=tags", 400, "invalid_parameter", "sort", "not sortable"},
+		{"empty sort", "sort=", 400, "invalid_parameter", "sort", "empty"},
+		{"unknown fields", "fields=name,nope", 400, "invalid_parameter", "fields", `"nope"`},
+		{"unknown filter field", "nmae=alpha", 400, "invalid_parameter", "nmae", "unknown parameter"},
+		{"unclosed op", "score[gt=1", 400, "invalid_parameter", "score[gt", "unknown parameter"},
+		{"bad op", "score[about]=1", 400, "invalid_parameter", "score[about]", "unknown operator"},
+		{"wrong value type", "id=abc", 400, "invalid_parameter", "id", "not an integer"},
+		{"wrong value type with op", "score[gte]=x", 400, "invalid_parameter", "score[gte]", "not a finite number"},
+		{"bad time", "created[gt]=yesterday", 400, "invalid_parameter", "created[gt]", "not a time"},
+		{"bad bool", "active=maybe", 400, "invalid_parameter", "active", "not a boolean"},
+		{"bad in list", "id[in]=1,x", 400, "invalid_parameter", "id[in]", "not an integer"},
+		{"prefix on number", "score[prefix]=1", 400, "invalid_parameter", "score[prefix]", "only to text"},
+		{"array op on text", "name[all]=a", 400, "invalid_parameter", "name[all]", "JSON array"},
+		{"eq on json", "tags=Ti", 400, "invalid_parameter", "tags", "JSON array"},
+		{"null op not bool", "score[null]=perhaps", 400, "invalid_parameter", "score[null]", "boolean"},
+		{"garbage cursor", "cursor=not-a-cursor!", 400, "invalid_cursor", "cursor", "base64url"},
+		{"empty cursor", "cursor=", 400, "invalid_cursor", "cursor", "empty"},
+		{"truncated cursor", "cursor=" + good[:len(good)-4], 400, "invalid_cursor", "cursor", ""},
+		{"short cursor", "cursor=" + good[:10], 400, "invalid_cursor", "cursor", "truncated"},
+		{"tampered cursor", "cursor=" + flip(good, 8), 400, "invalid_cursor", "cursor", "signature"},
+		{"cross-query cursor", "sort=-name&cursor=" + cross, 400, "invalid_cursor", "cursor", "different query"},
+		{"cursor with other filter", "name=alpha&cursor=" + good, 400, "invalid_cursor", "cursor", "different query"},
+		{"foreign cursor", "cursor=" + foreign, 400, "invalid_cursor", "cursor", "another secret"},
+		{"cursor and offset", "cursor=" + good + "&offset=2", 400, "invalid_parameter", "offset", "cursor"},
+		{"negative offset", "offset=-1", 400, "invalid_parameter", "offset", "0 or more"},
+		{"offset not a number", "offset=ten", 400, "invalid_parameter", "offset", "whole number"},
+		{"offset beyond cap", "offset=10000", 400, "invalid_parameter", "offset", "cursor"},
+		{"offset overflow", "offset=9223372036854775807", 400, "invalid_parameter", "offset", "cursor"},
+		{"offset far beyond cap", "offset=10001", 400, "invalid_parameter", "offset", "cursor"},
+		{"bad total", "total=some", 400, "invalid_parameter", "total", "exact, estimate or none"},
+		{"malformed query", "name=%zz", 400, "invalid_parameter", "", "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := get(h, "/v1/items?"+tt.query)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			e := decode[errorBody](t, r)
+			if e.Error.Status != tt.status || e.Error.Code != tt.code || e.Error.Parameter != tt.param {
+				t.Errorf("error %+v, want status %d code %s parameter %q", e.Error, tt.status, tt.code, tt.param)
+			}
+			if !strings.Contains(e.Error.Message, tt.msg) {
+				t.Errorf("message %q does not contain %q", e.Error.Message, tt.msg)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+func TestOtherErrors(t *testing.T) {
+	h := newHandler(t)
+	tests := []struct {
+		target string
+		status int
+		code   string
+	}{
+		{"/v1/nope", 404, "not_found"},
+		{"/v1/items/99", 404, "not_found"},
+		{"/v1/items/abc", 404, "not_found"},
+		{"/v1/events/1", 404, "not_found"},
+		{"/v1/", 404, "not_found"},
+		{"/v1/items/1?limit=2", 400, "invalid_parameter"},
+		{"/v1?x=1", 400, "invalid_parameter"},
+		{"/v1/events?cursor=abc", 400, "invalid_parameter"},
+		{"/v1/events?offset=4", 400, "invalid_parameter"},
+	}
+	for _, tt := range tests {
+		r := get(h, tt.target)
+		e := decode[errorBody](t, r)
+		if r.status != tt.status || e.Error.Code != tt.code {
+			t.Errorf("%s: status %d code %q, want %d %q: %s", tt.target, r.status, e.Error.Code, tt.status, tt.code, r.body)
+		}
+	}
+}
+
+// oracle returns the item ids ordered by score with NULL above every value,
+// then id in the same direction: what the engine promises for sort=score.
+func oracle(desc bool) []int64 {
+	s := slices.Clone(items)
+	slices.SortFunc(s, func(a, b item) int {
+		c := engine.Compare(a.score, b.score)
+		if c == 0 {
+			c = engine.Compare(a.id, b.id)
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	ids := make([]int64, len(s))
+	for i, it := range s {
+		ids[i] = it.id
+	}
+	return ids
+}
+
+func ids(t *testing.T, e envelope) []int64 {
+	var out []int64
+	for _, row := range e.Data {
+		out = append(out, int64(row["id"].(float64)))
+	}
+	return out
+}
+
+// TestHarvest follows next links from the first page and prev links from
+// the last, and checks both against the oracle for every page size.
+func TestHarvest(t *testing.T) {
+	h := newHandler(t)
+	for _, desc := range []bool{false, true} {
+		sort := "score"
+		if desc {
+			sort = "-score"
+		}
+		want := oracle(desc)
+		for limit := 1; limit <= len(items)+1; limit++ {
+			var got []int64
+			link := fmt.Sprintf("/v1/items?sort=%s&limit=%d", sort, limit)
+			var lastLink string
+			for pages := 0; link != ""; pages++ {
+				if pages > len(items)+2 {
+					t.Fatal("harvest does not end")
+				}
+				r := get(h, link)
+				if r.status != 200 {
+					t.Fatalf("%s: %d %s", link, r.status, r.body)
+				}
+				env := decode[envelope](t, r)
+				got = append(got, ids(t, env)...)
+				lastLink = env.Links["last"]
+				link = ""
+				if n, ok := env.Links["next"]; ok {
+					link = path(t, n)
+					if env.Page.NextCursor == "" {
+						t.Error("next link without next_cursor")
+					}
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("sort=%s limit=%d forward: %v, want %v", sort, limit, got, want)
+			}
+
+			var back []int64
+			link = path(t, lastLink)
+			for pages := 0; link != ""; pages++ {
+				if pages > len(items)+2 {
+					t.Fatal("backward harvest does not end")
+				}
+				env := decode[envelope](t, get(h, link))
+				back = append(ids(t, env), back...)
+				link = ""
+				if p, ok := env.Links["prev"]; ok {
+					link = path(t, p)
+				}
+			}
+			if !slices.Equal(back, want) {
+				t.Errorf("sort=%s limit=%d backward: %v, want %v", sort, limit, back, want)
+			}
+		}
+	}
+}
+
+func TestOffsetLinks(t *testing.T) {
+	h := newHandler(t)
+	var got []int64
+	link := "/v1/items?offset=0&limit=3&sort=score"
+	for link != "" {
+		env := decode[envelope](t, get(h, link))
+		if env.Page.Total == nil || *env.Page.Total != int64(len(items)) || *env.Page.TotalRelation != "eq" {
+			t.Fatalf("offset page total %v, want exact %d", env.Page.Total, len(items))
+		}
+		if env.Page.NextCursor != "" || env.Page.PrevCursor != "" {
+			t.Error("offset page carries cursors")
+		}
+		got = append(got, ids(t, env)...)
+		link = ""
+		if n, ok := env.Links["next"]; ok {
+			link = path(t, n)
+		}
+	}
+	if want := oracle(false); !slices.Equal(got, want) {
+		t.Errorf("offset harvest %v, want %v", got, want)
+	}
+	env := decode[envelope](t, get(h, "/v1/items?offset=4&limit=3"))
+	if p := env.Links["prev"]; !strings.Contains(p, "offset=1") {
+		t.Errorf("prev link %q, want offset=1", p)
+	}
+	if env := decode[envelope](t, get(h, "/v1/items?limit=3")); env.Page.Total != nil {
+		t.Error("a cursor page counted without total=exact")
+	}
+	if env := decode[envelope](t, get(h, "/v1/items?limit=3&total=estimate")); env.Page.Total == nil || *env.Page.TotalRelation != "estimate" {
+		t.Errorf("total=estimate: %v", env.Page.TotalRelation)
+	}
+}
+
+func TestLinkHeader(t *testing.T) {
+	h := newHandler(t)
+	r := get(h, "/v1/items?limit=2&name[prefix]=a")
+	env := decode[envelope](t, r)
+	lh := r.header.Get("Link")
+	for rel, u := range env.Links {
+		if !strings.Contains(lh, "<"+u+`>; rel="`+rel+`"`) {
+			t.Errorf("Link header lacks %s: %s", rel, lh)
+		}
+	}
+	if n := env.Links["first"]; !strings.Contains(n, "name%5Bprefix%5D=a") {
+		t.Errorf("first link %q dropped the filter", n)
+	}
+}
+
+// TestValues checks that rendered values read back exactly.
+func TestValues(t *testing.T) {
+	h := newHandler(t)
+	for _, it := range items {
+		r := get(h, fmt.Sprintf("/v1/items/%d", it.id))
+		var doc struct {
+			Data struct {
+				ID      int64           `json:"id"`
+				Name    string          `json:"name"`
+				Score   *float64        `json:"score"`
+				Created time.Time       `json:"created"`
+				Tags    json.RawMessage `json:"tags"`
+				Active  bool            `json:"active"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(r.body, &doc); err != nil {
+			t.Fatalf("%s: %v", r.body, err)
+		}
+		d := doc.Data
+		if d.ID != it.id || d.Name != it.name || !d.Created.Equal(it.created) || string(d.Tags) != it.tags || d.Active != it.active {
+			t.Errorf("item %d read back as %+v", it.id, d)
+		}
+		if (d.Score == nil) != (it.score == nil) || d.Score != nil && *d.Score != it.score.(float64) {
+			t.Errorf("item %d score %v, want %v", it.id, d.Score, it.score)
+		}
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	tests := []string{"", "plain", "quote\" back\\slash", "\x00\x1f\t\n\r", "Ünïcødé ☃ 𝄞", "bad \xff utf8", "sep\u2028\u2029"}
+	for _, s := range tests {
+		b := appendString(nil, s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Errorf("%q encoded as invalid JSON %s: %v", s, b, err)
+			continue
+		}
+		want := strings.ToValidUTF8(s, "\ufffd")
+		if back != want {
+			t.Errorf("%q round-trips as %q", s, back)
+		}
+	}
+}
+
+func TestAppendValue(t *testing.T) {
+	tests := []struct {
+		v    engine.Value
+		want string
+	}{
+		{nil, "null"},
+		{int64(-42), "-42"},
+		{0.1, "0.1"},
+		{1e21, "1e+21"},
+		{math.Copysign(0, -1), "-0"},
+		{true, "true"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC), `"2024-01-02T03:04:05.0000006Z"`},
+		{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), `"2024-01-02T03:04:05Z"`},
+		{[]byte{0xfb, 0xff}, `"-_8"`},
+		{json.RawMessage(`["Ti"]`), `["Ti"]`},
+		{json.RawMessage(`not json`), `"not json"`},
+	}
+	for _, tt := range tests {
+		if got := string(appendValue(nil, tt.v)); got != tt.want {
+			t.Errorf("appendValue(%#v) = %s, want %s", tt.v, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkPage(b *testing.B) {
+	h := newHandler(b)
+	req := httptest.NewRequest(http.MethodGet, "/v1/items?limit=100&sort=-score", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}

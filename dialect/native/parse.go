@@ -1,0 +1,174 @@
+package native
+
+import (
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"folio/engine"
+)
+
+// Reserved parameter names; every other parameter is a filter.
+const (
+	paramLimit  = "limit"
+	paramSort   = "sort"
+	paramFields = "fields"
+	paramCursor = "cursor"
+	paramOffset = "offset"
+	paramTotal  = "total"
+)
+
+func reserved(name string) bool {
+	switch name {
+	case paramLimit, paramSort, paramFields, paramCursor, paramOffset, paramTotal:
+		return true
+	}
+	return false
+}
+
+// request is a list request parsed into the engine's terms.
+type request struct {
+	query  engine.Query
+	window engine.Window
+	total  engine.TotalMode
+	// filterParams maps a field to the one parameter that filters it, so
+	// that the engine's errors, which name fields, can name the parameter.
+	filterParams map[string]string
+}
+
+// parseList turns the native API's query parameters into an engine query,
+// window and total mode. A parameter that is neither reserved nor a filter
+// on a filterable field is an error: silently ignoring a misspelt filter
+// would return the wrong rows.
+func parseList(c *engine.Collection, q url.Values) (*request, error) {
+	r := &request{filterParams: map[string]string{}}
+	// Sorted, so that of several bad parameters the same one is reported every time.
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		vs := q[name]
+		if reserved(name) {
+			if len(vs) > 1 {
+				return nil, engine.Invalidf(name, "given %d times; give it once", len(vs))
+			}
+			continue
+		}
+		field, op, err := filterName(c, name)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := r.filterParams[field]; ok && prev != name {
+			r.filterParams[field] = "" // ambiguous: errors keep the field name
+		} else {
+			r.filterParams[field] = name
+		}
+		for _, v := range vs {
+			f := engine.Filter{Field: field, Op: op}
+			switch op {
+			case engine.OpIn, engine.OpAll, engine.OpAny, engine.OpNone:
+				for _, s := range strings.Split(v, ",") {
+					f.Values = append(f.Values, s)
+				}
+			default:
+				f.Values = []engine.Value{v}
+			}
+			r.query.Filters = append(r.query.Filters, f)
+		}
+	}
+	if s := q.Get(paramLimit); q.Has(paramLimit) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, engine.Invalidf(paramLimit, "must be a whole number between 1 and %d, got %q", c.MaxLimit, s)
+		}
+		if n < 1 || n > c.MaxLimit {
+			return nil, engine.Invalidf(paramLimit, "must be between 1 and %d, got %d", c.MaxLimit, n)
+		}
+		r.window.Limit = n
+	}
+	if q.Has(paramSort) {
+		r.query.Sort = engine.ParseSort(q.Get(paramSort))
+		if len(r.query.Sort) == 0 {
+			return nil, engine.Invalidf(paramSort, "is empty; name fields like sort=-created,id or leave it out")
+		}
+	}
+	if q.Has(paramFields) {
+		for _, f := range strings.Split(q.Get(paramFields), ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				r.query.Fields = append(r.query.Fields, f)
+			}
+		}
+		if len(r.query.Fields) == 0 {
+			return nil, engine.Invalidf(paramFields, "is empty; name fields like fields=a,b or leave it out")
+		}
+	}
+	if q.Has(paramCursor) {
+		r.window.Cursor = q.Get(paramCursor)
+		if r.window.Cursor == "" {
+			return nil, engine.InvalidCursorf(paramCursor, "is empty; pass the next_cursor or prev_cursor of a previous page")
+		}
+	}
+	if s := q.Get(paramOffset); q.Has(paramOffset) {
+		if r.window.Cursor != "" {
+			return nil, engine.Invalidf(paramOffset, "cannot be combined with cursor: a cursor already says where the page starts")
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 {
+			return nil, engine.Invalidf(paramOffset, "must be a whole number of 0 or more, got %q", s)
+		}
+		if n > c.MaxOffset {
+			// Checked here as well as in the engine so that a huge offset
+			// cannot overflow offset+limit on its way there.
+			hint := "use cursor paging (follow the next link without offset)"
+			if !c.Keyed() {
+				hint = "narrow the query with filters"
+			}
+			return nil, engine.Invalidf(paramOffset, "offset paging reaches only the first %d rows, got offset %d; %s", c.MaxOffset, n, hint)
+		}
+		r.window.UseOffset = true
+		r.window.Offset = n
+	}
+	// Offset paging shows where a page sits in the whole, so it counts by
+	// default; cursor paging skips the count, which costs a scan.
+	r.total = engine.TotalNone
+	if r.window.UseOffset || !c.Keyed() {
+		r.total = engine.TotalExact
+	}
+	if q.Has(paramTotal) {
+		m, err := engine.ParseTotalMode(q.Get(paramTotal))
+		if err != nil {
+			return nil, err
+		}
+		r.total = m
+	}
+	return r, nil
+}
+
+// filterName splits a filter parameter "field" or "field[op]".
+func filterName(c *engine.Collection, name string) (string, engine.Op, error) {
+	field, op := name, engine.OpEq
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if !strings.HasSuffix(name, "]") {
+			return "", "", engine.Invalidf(name, "unknown parameter %q: a filter is field=value or field[op]=value", name)
+		}
+		field, op = name[:i], engine.Op(name[i+1:len(name)-1])
+	}
+	f := c.Field(field)
+	if f == nil {
+		return "", "", engine.Invalidf(name, "unknown parameter %q: neither one of limit, sort, fields, cursor, offset, total nor a field of %s", field, c.Name)
+	}
+	if !f.Filterable {
+		return "", "", engine.Invalidf(name, "field %q cannot be filtered on", field)
+	}
+	if !engine.ValidOp(op) {
+		return "", "", engine.Invalidf(name, "unknown operator %q (one of %s)", op, opList())
+	}
+	return field, op, nil
+}
+
+func opList() string {
+	s := make([]string, len(engine.Ops))
+	for i, o := range engine.Ops {
+		s[i] = string(o)
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,155 @@
+// Package server wires folio's HTTP service: the dialects mounted where the
+// configuration says, /healthz, the middleware every request passes through
+// (request id, access log, panic recovery, body limit) and an http.Server
+// with timeouts and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"folio/config"
+	"folio/dialect/native"
+	"folio/engine"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Options configure a Server.
+type Options struct {
+	Engine *engine.Engine
+	// Mounts says which dialect serves which path; nil serves the native
+	// API at /v1. config.Config.MountList gives them from a file.
+	Mounts []config.Mount
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body (the API reads none today; the
+	// bound keeps a client from making the server read forever).
+	MaxBodyBytes int64
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// once shutdown starts.
+	ShutdownTimeout time.Duration
+}
+
+// Server is folio's HTTP server.
+type Server struct {
+	handler         http.Handler
+	http            *http.Server
+	log             *slog.Logger
+	shutdownTimeout time.Duration
+}
+
+// New builds the server's routes and middleware. It returns an error when a
+// mount names an unknown dialect or its path collides with another route.
+func New(o Options) (*Server, error) {
+	if o.Engine == nil {
+		return nil, errors.New("server: no engine")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	mounts := o.Mounts
+	if mounts == nil {
+		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", health(o.Engine.Source()))
+	paths := map[string]bool{"/healthz": true}
+	for _, m := range mounts {
+		if paths[m.Path] {
+			return nil, fmt.Errorf("server: path %s is mounted twice", m.Path)
+		}
+		paths[m.Path] = true
+		h, err := dialect(o.Engine, m, log)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(m.Path, h)
+		mux.Handle(m.Path+"/", h)
+	}
+	body := o.MaxBodyBytes
+	if body <= 0 {
+		body = DefaultMaxBodyBytes
+	}
+	var h http.Handler = mux
+	h = limitBody(body)(h)
+	h = recoverPanics(log)(h)
+	h = accessLog(log)(h)
+	h = requestID(newIDs())(h)
+	return newServer(h, log, o.ShutdownTimeout), nil
+}
+
+// dialect builds the handler of one mount.
+func dialect(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, error) {
+	switch m.Dialect {
+	case config.Native:
+		return native.New(e, native.Options{Path: m.Path, Logger: log}), nil
+	}
+	return nil, fmt.Errorf("server: mount %s: unknown dialect %q", m.Path, m.Dialect)
+}
+
+func newServer(h http.Handler, log *slog.Logger, shutdown time.Duration) *Server {
+	if shutdown <= 0 {
+		shutdown = DefaultShutdownTimeout
+	}
+	return &Server{
+		handler: h,
+		log:     log,
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			// Generous: exports and large pages stream for a long time.
+			WriteTimeout: 5 * time.Minute,
+			IdleTimeout:  2 * time.Minute,
+			ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+		shutdownTimeout: shutdown,
+	}
+}
+
+// Handler returns the server's handler with every middleware applied.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on addr and serves until ctx is cancelled; see Serve.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then stops accepting
+// connections and waits up to the shutdown timeout for in-flight requests
+// to finish. Request contexts do not derive from ctx, so a page being
+// written when shutdown starts is completed, not cut off.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"folio/config"
+	"folio/dataset"
+	"folio/engine"
+	"folio/source/sqlite"
+)
+
+const rows = 237
+
+// newEngine builds a real SQLite file with one table "things" whose
+// "group" column has many ties and NULLs.
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "things.sqlite")
+	tbl := &dataset.Table{
+		Name:    "things",
+		Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}, {Name: "grp", Type: engine.TypeInt, Nullable: true}},
+		Key:     "id",
+		Len:     rows,
+		Rows: func(yield func([]engine.Value) bool) {
+			for i := range rows {
+				var g engine.Value
+				if i%5 != 0 {
+					g = int64(i % 7)
+				}
+				if !yield([]engine.Value{int64(i + 1), g}) {
+					return
+				}
+			}
+		},
+	}
+	if err := sqlite.Load(ctx, path, []*dataset.Table{tbl}, nil); err != nil {
+		t.Fatal(err)
+	}
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	cols, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := engine.NewSigner([]byte("server-test-secret-0123456789"))
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// logBuffer collects JSON log lines safely across goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) lines(t *testing.T) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func newLogger() (*slog.Logger, *logBuffer) {
+	buf := &logBuffer{}
+	return slog.New(slog.NewJSONHandler(buf, nil)), buf
+}
+
+// TestEndToEnd starts the real server on a random port and harvests the
+// collection through HTTP by following next links, then compares with the
+// order the engine promises: grp ascending with NULL last, then id.
+func TestEndToEnd(t *testing.T) {
+	log, _ := newLogger()
+	srv, err := New(Options{Engine: newEngine(t), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	type row struct {
+		ID  int64  `json:"id"`
+		Grp *int64 `json:"grp"`
+	}
+	var got []row
+	link := "http://" + ln.Addr().String() + "/v1/things?sort=grp&limit=10"
+	for pages := 0; link != ""; pages++ {
+		if pages > rows {
+			t.Fatal("harvest does not end")
+		}
+		resp, err := http.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct {
+			Data  []row             `json:"data"`
+			Links map[string]string `json:"links"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", link, resp.StatusCode, err)
+		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Error("no X-Request-Id")
+		}
+		got = append(got, env.Data...)
+		link = env.Links["next"]
+	}
+	var want []row
+	for i := range rows {
+		r := row{ID: int64(i + 1)}
+		if i%5 != 0 {
+			g := int64(i % 7)
+			r.Grp = &g
+		}
+		want = append(want, r)
+	}
+	slices.SortFunc(want, func(a, b row) int {
+		var x, y engine.Value
+		if a.Grp != nil {
+			x = *a.Grp
+		}
+		if b.Grp != nil {
+			y = *b.Grp
+		}
+		if c := engine.Compare(x, y); c != 0 {
+			return c
+		}
+		return engine.Compare(a.ID, b.ID)
+	})
+	if len(got) != len(want) {
+		t.Fatalf("harvested %d rows, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID {
+			t.Fatalf("row %d: id %d, want %d", i, got[i].ID, want[i].ID)
+		}
+	}
+
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Errorf("healthz: %d %q", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+func TestMounts(t *testing.T) {
+	e := newEngine(t)
+	srv, err := New(Options{Engine: e, Mounts: []config.Mount{{Dialect: config.Native, Path: "/data/v2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]int{"/data/v2/things?limit=1": 200, "/data/v2": 200, "/v1/things": 404, "/data/v2/nope": 404} {
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != want {
+			t.Errorf("%s: %d, want %d", target, rec.Code, want)
+		}
+	}
+	bad := [][]config.Mount{
+		{{Dialect: "soap", Path: "/x"}},
+		{{Dialect: config.Native, Path: "/v1"}, {Dialect: config.Native, Path: "/v1"}},
+		{{Dialect: config.Native, Path: "/healthz"}},
+	}
+	for _, ms := range bad {
+		if _, err := New(Options{Engine: e, Mounts: ms}); err == nil {
+			t.Errorf("mounts %+v: no error", ms)
+		}
+	}
+	if _, err := New(Options{}); err == nil {
+		t.Error("no engine: no error")
+	}
+}
+
+func TestAccessLogAndRequestID(t *testing.T) {
+	log, buf := newLogger()
+	srv, err := New(Options{Engine: newEngine(t), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		incoming, target string
+		status           int
+		keepID           bool
+	}{
+		{"", "/v1/things?limit=2", 200, false},
+		{"abc-123", "/v1/things?limit=abc", 400, true},
+		{"bad id with spaces", "/v1/nope", 404, false},
+		{strings.Repeat("x", 200), "/healthz", 200, false},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", tt.target, nil)
+		if tt.incoming != "" {
+			req.Header.Set("X-Request-Id", tt.incoming)
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		id := rec.Header().Get("X-Request-Id")
+		if id == "" || tt.keepID != (id == tt.incoming) {
+			t.Errorf("%s with X-Request-Id %q: answered id %q", tt.target, tt.incoming, id)
+		}
+		lines := buf.lines(t)
+		last := lines[len(lines)-1]
+		if last["msg"] != "request" || last["method"] != "GET" || last["path"] != strings.Split(tt.target, "?")[0] ||
+			last["status"] != float64(tt.status) || last["bytes"] != float64(rec.Body.Len()) || last["request_id"] != id || last["duration"] == nil {
+			t.Errorf("log line %v for %s (status %d, %d bytes, id %s)", last, tt.target, tt.status, rec.Body.Len(), id)
+		}
+	}
+}
+
+func TestRecoverPanics(t *testing.T) {
+	log, buf := newLogger()
+	h := requestID(newIDs())(accessLog(log)(recoverPanics(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	}))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != 500 || !json.Valid(rec.Body.Bytes()) || !strings.Contains(rec.Body.String(), "internal_error") {
+		t.Errorf("panic answered %d %s", rec.Code, rec.Body)
+	}
+	var sawStack, sawAccess bool
+	for _, l := range buf.lines(t) {
+		if l["msg"] == "panic" && strings.Contains(fmt.Sprint(l["stack"]), "server_test.go") {
+			sawStack = true
+		}
+		if l["msg"] == "request" && l["status"] == float64(500) {
+			sawAccess = true
+		}
+	}
+	if !sawStack || !sawAccess {
+		t.Errorf("logs lack the stack (%v) or the 500 access line (%v)", sawStack, sawAccess)
+	}
+}
+
+func TestLimitBody(t *testing.T) {
+	var readErr error
+	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, readErr = io.ReadAll(r.Body)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/x", strings.NewReader(strings.Repeat("a", 11))))
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("declared oversize body: %d", rec.Code)
+	}
+	// A body of unknown length is cut off while being read.
+	req := httptest.NewRequest("POST", "/x", io.MultiReader(strings.NewReader(strings.Repeat("a", 100))))
+	req.ContentLength = -1
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if readErr == nil {
+		t.Error("reading past the limit did not fail")
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/x", strings.NewReader("short")))
+	if readErr != nil {
+		t.Errorf("small body: %v", readErr)
+	}
+}
+
+// TestGracefulShutdown cancels Serve's context while a request is in
+// flight: the request completes, then Serve returns.
+func TestGracefulShutdown(t *testing.T) {
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		w.Write([]byte("finished"))
+	})
+	log, _ := newLogger()
+	srv := newServer(h, log, 5*time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{string(b), err}
+	}()
+	<-started
+	cancel()
+	r := <-res
+	if r.err != nil || r.body != "finished" {
+		t.Errorf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
+		t.Error("the server still accepts connections after shutdown")
+	}
+}

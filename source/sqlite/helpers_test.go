@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"folio/engine"
+)
+
+// newDB creates a database file in a temporary directory by running stmts
+// on a connection of its own, and returns its path.
+func newDB(t testing.TB, stmts ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	db := writer(t, path)
+	for _, s := range stmts {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	return path
+}
+
+// writer opens a read-write connection pool on path, as another process
+// writing the file would.
+func writer(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driverName, dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openSource(t testing.TB, path string) *Source {
+	t.Helper()
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func collection(t testing.TB, s *Source, name string) *engine.Collection {
+	t.Helper()
+	cols, err := s.Collections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no collection %q", name)
+	return nil
+}
+
+// run executes plan and returns copies of its rows.
+func run(t testing.TB, s *Source, plan *engine.Plan) []engine.Row {
+	t.Helper()
+	var out []engine.Row
+	err := s.Query(context.Background(), plan, func(r engine.Row) error {
+		out = append(out, slices.Clone(r))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	return out
+}
+
+// allPlan selects every visible field of c in key order.
+func allPlan(c *engine.Collection) *engine.Plan {
+	p := &engine.Plan{Collection: c, Columns: c.Visible()}
+	if k := c.KeyField(); k != nil {
+		p.Order = []engine.OrderKey{{Field: k}}
+	}
+	return p
+}
+
+func field(t testing.TB, c *engine.Collection, name string) *engine.Field {
+	t.Helper()
+	f := c.Field(name)
+	if f == nil {
+		t.Fatalf("collection %s has no field %q", c.Name, name)
+	}
+	return f
+}

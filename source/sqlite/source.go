@@ -1,0 +1,179 @@
+// Package sqlite is folio's SQLite source: it discovers the tables and views
+// of a database file, turns engine plans into SQL with bound parameters,
+// streams rows back, estimates counts from the database's statistics and
+// notices when another process changes the file. It also bulk-loads
+// dataset tables (Load). It is the only package that imports the driver.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"folio/engine"
+
+	_ "github.com/mattn/go-sqlite3" // registers driver "sqlite3"; chosen by measurement, see docs/DEPENDENCIES.md
+)
+
+const driverName = "sqlite3"
+
+// busyTimeoutMS is how long a connection waits for another process's lock
+// (a checkpoint, a schema change) before it reports SQLITE_BUSY.
+const busyTimeoutMS = 5000
+
+// stmtCacheSize is the number of prepared statements each connection keeps:
+// page queries repeat, so they skip the prepare step.
+const stmtCacheSize = 64
+
+// Options configures a Source.
+type Options struct {
+	MaxConns int // read pool size; 0 = default (2*GOMAXPROCS, at least 4)
+}
+
+// Source serves one SQLite database file to the engine. folio only reads it;
+// other processes may write it meanwhile (the file is switched to WAL when
+// writable, so readers and a writer do not block each other).
+// A Source is safe for concurrent use.
+type Source struct {
+	path string
+	db   *sql.DB // read pool, every connection query_only
+
+	// Version state: PRAGMA data_version is per connection and only sees
+	// other connections' commits, so one dedicated connection answers it.
+	verMu    sync.Mutex
+	verDB    *sql.DB
+	verConn  *sql.Conn
+	verLast  int64
+	verCount uint64
+
+	// layouts remembers, per table column of type time, how the column
+	// stores its times, so that parameters are bound in the same layout and
+	// compare correctly in SQL.
+	layoutMu sync.Mutex
+	layouts  map[columnRef]timeLayout
+}
+
+type columnRef struct{ table, column string }
+
+var _ engine.Source = (*Source)(nil)
+
+// Open opens an existing database file for serving. It does not create a
+// missing file: that is an error naming the path.
+func Open(ctx context.Context, path string, opt Options) (*Source, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("open sqlite %s: is a directory", path)
+	}
+	setWAL(ctx, abs)
+
+	n := opt.MaxConns
+	if n <= 0 {
+		n = max(2*runtime.GOMAXPROCS(0), 4)
+	}
+	db, err := sql.Open(driverName, dsn(abs, true))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// Reading the schema proves the file is a database, not just a file.
+	if _, err := db.ExecContext(ctx, "SELECT count(*) FROM sqlite_schema"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	verDB, err := sql.Open(driverName, dsn(abs, true))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	verDB.SetMaxOpenConns(1)
+	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}}, nil
+}
+
+// dsn builds the driver's data source name: a SQLite URI (so the path is
+// escaped) that never creates the file, plus the driver's own settings.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeoutMS))
+	q.Set("_stmt_cache_size", fmt.Sprint(stmtCacheSize))
+	if readOnly {
+		q.Set("mode", "rw") // rw, not ro: a WAL reader may need to create the -shm file
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("mode", "rwc")
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// setWAL switches a writable file to WAL so that readers and other
+// processes' writers do not block each other. A read-only file keeps its
+// journal mode: the failure is expected and ignored.
+func setWAL(ctx context.Context, path string) {
+	db, err := sql.Open(driverName, dsn(path, false))
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	var mode string
+	_ = db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+}
+
+// Close closes every connection.
+func (s *Source) Close() error {
+	s.verMu.Lock()
+	if s.verConn != nil {
+		s.verConn.Close()
+		s.verConn = nil
+	}
+	s.verMu.Unlock()
+	return errors.Join(s.db.Close(), s.verDB.Close())
+}
+
+// Version returns a counter that moves whenever another connection or
+// process has committed to the file since the previous call.
+func (s *Source) Version(ctx context.Context) (uint64, error) {
+	s.verMu.Lock()
+	defer s.verMu.Unlock()
+	if s.verConn == nil {
+		c, err := s.verDB.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite data version: %w", err)
+		}
+		s.verConn = c
+		// A new connection has a new data_version baseline; count it as a
+		// change, since commits may have been missed in between.
+		s.verCount++
+		s.verLast = -1
+	}
+	var v int64
+	if err := s.verConn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		s.verConn.Close()
+		s.verConn = nil
+		return 0, fmt.Errorf("sqlite data version: %w", err)
+	}
+	if v != s.verLast {
+		if s.verLast != -1 {
+			s.verCount++
+		}
+		s.verLast = v
+	}
+	return s.verCount, nil
+}

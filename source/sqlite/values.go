@@ -186,6 +186,22 @@ func decode(v any, typ engine.Type, layout timeLayout) (engine.Value, error) {
 	if v == nil {
 		return nil, nil
 	}
+	// Returning v itself when it already has the engine's type keeps the
+	// driver's interface value: re-boxing would allocate once per value.
+	switch v.(type) {
+	case string:
+		if typ == engine.TypeText {
+			return v, nil
+		}
+	case int64:
+		if typ == engine.TypeInt {
+			return v, nil
+		}
+	case float64:
+		if typ == engine.TypeFloat {
+			return v, nil
+		}
+	}
 	switch typ {
 	case engine.TypeText:
 		switch x := v.(type) {

@@ -1,0 +1,110 @@
+// Package bench measures folio on the 1M-row demo database: keyset depth,
+// HTTP throughput beside a bare net/http baseline, and full harvests. Every
+// figure is reported beside a baseline measured in the same run, since the
+// machines here are noisy. See docs/BENCHMARKS.md.
+package bench
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"folio/config"
+	"folio/demo"
+	"folio/engine"
+	"folio/server"
+	"folio/source/sqlite"
+)
+
+// demoDB returns the path of a demo database with FOLIO_BENCH_ROWS entries
+// (default 1,000,000), building it once under the temp directory, or the
+// file FOLIO_BENCH_DB names.
+func demoDB(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("FOLIO_BENCH_DB"); p != "" {
+		return p
+	}
+	rows := demo.DefaultRows
+	if s := os.Getenv("FOLIO_BENCH_ROWS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			tb.Fatalf("FOLIO_BENCH_ROWS: %v", err)
+		}
+		rows = n
+	}
+	path := filepath.Join(os.TempDir(), "folio-bench-"+strconv.Itoa(rows)+".sqlite")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	tmp := path + ".building"
+	os.Remove(tmp)
+	tb.Logf("building %s (%d entries)", path, rows)
+	if err := sqlite.Load(context.Background(), tmp, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// stack is folio as `folio serve` wires it, over the demo database.
+type stack struct {
+	src *sqlite.Source
+	eng *engine.Engine
+	srv *server.Server
+}
+
+func newStack(tb testing.TB, path string) *stack {
+	tb.Helper()
+	ctx := context.Background()
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { src.Close() })
+	found, err := src.Collections(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := config.Demo()
+	cols, err := config.Apply(found, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer, err := engine.NewSigner([]byte("benchmark-secret-0123456789abcdef"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: discardLogger()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &stack{src: src, eng: e, srv: srv}
+}
+
+// listen serves h on a random loopback port until the test ends and
+// returns its base URL.
+func listen(tb testing.TB, h http.Handler) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.Serve(ln) }()
+	tb.Cleanup(func() { s.Close(); wg.Wait() })
+	return "http://" + ln.Addr().String()
+}

@@ -53,6 +53,10 @@ type Mount struct {
 	Collection string `yaml:"collection"`
 	// Fields maps the dialect's field names to the collection's fields.
 	Fields map[string]string `yaml:"fields"`
+	// Options are dialect-specific settings (for example copernica's
+	// `stream: true`, gocdb's `page_size: 100`); each dialect checks its own
+	// and rejects unknown ones.
+	Options map[string]string `yaml:"options"`
 }
 
 // Native is the name of folio's own dialect.
@@ -65,11 +69,19 @@ const NativePath = "/v1"
 // added to the server is added here.
 func knownDialect(name string) bool {
 	switch name {
-	case Native:
+	case Native, NOMAD, Copernica, JSONAPI, GOCDB:
 		return true
 	}
 	return false
 }
+
+// The dialects a mount may name besides Native.
+const (
+	NOMAD     = "nomad"
+	Copernica = "copernica"
+	JSONAPI   = "jsonapi"
+	GOCDB     = "gocdb"
+)
 
 //go:embed demo.yaml
 var demoYAML []byte
@@ -168,7 +180,7 @@ func (c *Config) validate() error {
 	for i, m := range c.Mounts {
 		at := fmt.Sprintf("mounts.%d", i)
 		if !knownDialect(m.Dialect) {
-			return c.errorf(at, "mount %d: unknown dialect %q (known: %s)", i+1, m.Dialect, Native)
+			return c.errorf(at, "mount %d: unknown dialect %q (known: %s)", i+1, m.Dialect, strings.Join([]string{Native, NOMAD, Copernica, JSONAPI, GOCDB}, ", "))
 		}
 		if !strings.HasPrefix(m.Path, "/") || strings.HasSuffix(m.Path, "/") || strings.ContainsAny(m.Path, "{}? \t") {
 			return c.errorf(at, "mount %d: path %q must start with '/', not end with '/', and hold no '{', '}', '?' or spaces", i+1, m.Path)

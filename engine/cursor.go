@@ -230,24 +230,7 @@ func fingerprint(collection string, filters []Filter, order []OrderKey) [8]byte 
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(len(collection)))
 	b = append(b, collection...)
-	fs := make([][]byte, len(filters))
-	for i, f := range filters {
-		var e []byte
-		e = binary.AppendUvarint(e, uint64(len(f.Field)))
-		e = append(e, f.Field...)
-		e = binary.AppendUvarint(e, uint64(len(f.Op)))
-		e = append(e, f.Op...)
-		for _, v := range f.Values {
-			e = appendValue(e, v)
-		}
-		fs[i] = binary.AppendUvarint(nil, uint64(len(e)))
-		fs[i] = append(fs[i], e...)
-	}
-	slices.SortFunc(fs, func(a, b []byte) int { return bytes.Compare(a, b) })
-	b = binary.AppendUvarint(b, uint64(len(fs)))
-	for _, e := range fs {
-		b = append(b, e...)
-	}
+	b = appendFilters(b, filters)
 	b = binary.AppendUvarint(b, uint64(len(order)))
 	for _, o := range order {
 		b = binary.AppendUvarint(b, uint64(len(o.Field.Name)))
@@ -274,4 +257,33 @@ func urlSafe(s string) bool {
 		}
 	}
 	return true
+}
+
+// appendFilters encodes a conjunction of filters canonically: each filter
+// length-prefixed, in byte order, sub-filters recursively.
+func appendFilters(b []byte, filters []Filter) []byte {
+	fs := make([][]byte, len(filters))
+	for i, f := range filters {
+		var e []byte
+		e = binary.AppendUvarint(e, uint64(len(f.Field)))
+		e = append(e, f.Field...)
+		e = binary.AppendUvarint(e, uint64(len(f.Op)))
+		e = append(e, f.Op...)
+		e = binary.AppendUvarint(e, uint64(len(f.Values)))
+		for _, v := range f.Values {
+			e = appendValue(e, v)
+		}
+		e = binary.AppendUvarint(e, uint64(len(f.Sub)))
+		for _, g := range f.Sub {
+			e = appendFilters(e, g)
+		}
+		fs[i] = binary.AppendUvarint(nil, uint64(len(e)))
+		fs[i] = append(fs[i], e...)
+	}
+	slices.SortFunc(fs, bytes.Compare)
+	b = binary.AppendUvarint(b, uint64(len(fs)))
+	for _, e := range fs {
+		b = append(b, e...)
+	}
+	return b
 }

@@ -74,6 +74,9 @@ type Window struct {
 	After     []Value // transparent boundary: rows strictly after these sort values
 	Before    []Value // transparent boundary: rows strictly before them
 	FromEnd   bool    // the last page
+	// CountOnly asks for no rows, only the total (JSON:API's page[size]=0,
+	// NOMAD's page_size 0).
+	CountOnly bool
 }
 
 // Page is one page of a result. Rows are in the query's order whichever way
@@ -92,6 +95,10 @@ type Page struct {
 	Next, Prev string // signed cursors (keyset) when HasNext / HasPrev
 	Last       string // signed cursor for the last page (keyset)
 	Total      *Total
+	// Lookahead is the row after the last one, fetched to learn that there
+	// is a next page, when there is one and the page was read forward
+	// (Copernica's nextid names it).
+	Lookahead Row
 
 	fp [8]byte
 }
@@ -171,7 +178,7 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	if limit == 0 {
 		limit = c.DefaultLimit
 	}
-	if limit < 0 || limit > c.MaxLimit {
+	if !w.CountOnly && (limit < 0 || limit > c.MaxLimit) {
 		return nil, Invalidf("limit", "must be between 1 and %d, got %d", c.MaxLimit, limit)
 	}
 	keyset := !w.UseOffset
@@ -187,7 +194,7 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	}
 	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: limit + 1}
 
-	if limit > 0 {
+	if !w.CountOnly {
 		if keyset {
 			err = e.keysetPage(ctx, r, w, plan, p)
 		} else {
@@ -224,6 +231,7 @@ func (e *Engine) offsetPage(ctx context.Context, w Window, plan *Plan, p *Page) 
 		return err
 	}
 	if len(p.Rows) > p.Limit {
+		p.Lookahead = p.Rows[p.Limit]
 		p.Rows = p.Rows[:p.Limit]
 		p.HasNext = true
 	}
@@ -247,13 +255,8 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Pl
 		cur = Cursor{FromEnd: true}
 	}
 	if !cur.FromEnd && cur.Values != nil {
-		if len(cur.Values) != len(r.order) {
-			return InvalidCursorf("cursor", "cursor holds %d values for a sort of %d fields", len(cur.Values), len(r.order))
-		}
-		for i, o := range r.order {
-			if !checkType(o.Field.Type, cur.Values[i]) || cur.Values[i] == nil && !o.Field.Nullable {
-				return InvalidCursorf("cursor", "cursor value for %q is not a %v", o.Field.Name, o.Field.Type)
-			}
+		if err := checkBoundary(r.order, cur.Values); err != nil {
+			return err
 		}
 	}
 	backward := cur.Before || cur.FromEnd
@@ -268,6 +271,9 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Pl
 	}
 	more := len(p.Rows) > p.Limit
 	if more {
+		if !backward {
+			p.Lookahead = p.Rows[p.Limit]
+		}
 		p.Rows = p.Rows[:p.Limit]
 	}
 	if backward {
@@ -299,12 +305,32 @@ func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
 	return sourceError(ctx, err)
 }
 
-// Stream runs q over c without paging and calls emit for every row, as rows
-// arrive, in constant memory. columns and out describe the rows as in Page.
-func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, start func(columns []*Field, out []int) error, emit func(Row) error) error {
+// Stream runs q over c and calls emit for every row, as rows arrive, in
+// constant memory. w may narrow the stream: Offset (with UseOffset) and
+// Limit (0: no limit) as in SQL, or After, a transparent boundary; any
+// limit is allowed, since nothing is buffered. start is called once,
+// before the first row, with the columns of each Row and the indexes of the
+// projected fields, as in Page.
+func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, w Window, start func(columns []*Field, out []int) error, emit func(Row) error) error {
 	r, err := resolve(c, q)
 	if err != nil {
 		return err
+	}
+	if w.Limit < 0 {
+		return Invalidf("limit", "must be 0 or more, got %d", w.Limit)
+	}
+	if w.Offset < 0 {
+		return Invalidf("offset", "must be 0 or more, got %d", w.Offset)
+	}
+	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: w.Limit}
+	if w.UseOffset {
+		plan.Offset = w.Offset
+	}
+	if w.After != nil {
+		if err := checkBoundary(r.order, w.After); err != nil {
+			return err
+		}
+		plan.Seek = After(r.order, w.After)
 	}
 	out := make([]int, len(r.out))
 	for i, f := range r.out {
@@ -313,7 +339,6 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, start func(
 	if err := start(r.columns, out); err != nil {
 		return err
 	}
-	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order}
 	return sourceError(ctx, e.src.Query(ctx, plan, emit))
 }
 
@@ -351,4 +376,18 @@ func (e *Engine) Get(ctx context.Context, c *Collection, key string, fields []st
 		return nil, NotFoundf("no %s record with key %q", c.Name, key)
 	}
 	return p, nil
+}
+
+// checkBoundary checks transparent boundary values against the order they
+// continue, so that a dialect's decoding slip is a 400, not a database error.
+func checkBoundary(order []OrderKey, values []Value) error {
+	if len(values) != len(order) {
+		return InvalidCursorf("cursor", "cursor holds %d values for a sort of %d fields", len(values), len(order))
+	}
+	for i, o := range order {
+		if !checkType(o.Field.Type, values[i]) || values[i] == nil && !o.Field.Nullable {
+			return InvalidCursorf("cursor", "cursor value for %q is not a %v", o.Field.Name, o.Field.Type)
+		}
+	}
+	return nil
 }

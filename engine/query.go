@@ -21,10 +21,19 @@ const (
 	OpAll    Op = "all"    // JSON array holds every one of Values; a NULL array matches no all/any filter
 	OpAny    Op = "any"    // JSON array holds at least one of Values
 	OpNone   Op = "none"   // JSON array holds none of Values; a NULL array holds none
+	// OpContains: text holds Values[0] as a substring (byte-exact, case-sensitive).
+	OpContains Op = "contains"
+)
+
+// Combinators join filters into a tree. They are not field operators: a
+// Filter with one of them has no Field and no Values, only Sub.
+const (
+	OpOr  Op = "or"  // at least one of the Sub groups matches (each group a conjunction)
+	OpNot Op = "not" // the single Sub group (a conjunction) does not match; NULL comparisons count as not matching
 )
 
 // Ops lists every operator, in the order documentation shows them.
-var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpNull, OpAll, OpAny, OpNone}
+var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpNull, OpAll, OpAny, OpNone}
 
 // ValidOp reports whether op exists.
 func ValidOp(op Op) bool {
@@ -43,9 +52,21 @@ type Filter struct {
 	Field  string
 	Op     Op
 	Values []Value
+	Sub    [][]Filter // OpOr and OpNot only
 }
 
 func (f Filter) String() string {
+	if f.Op == OpOr || f.Op == OpNot {
+		groups := make([]string, len(f.Sub))
+		for i, g := range f.Sub {
+			parts := make([]string, len(g))
+			for j, h := range g {
+				parts[j] = h.String()
+			}
+			groups[i] = "(" + strings.Join(parts, " and ") + ")"
+		}
+		return string(f.Op) + "(" + strings.Join(groups, ", ") + ")"
+	}
 	vs := make([]string, len(f.Values))
 	for i, v := range f.Values {
 		vs[i] = FormatValue(v)
@@ -200,6 +221,25 @@ func containsField(fs []*Field, f *Field) bool {
 }
 
 func checkFilter(c *Collection, f Filter) (Filter, error) {
+	if f.Op == OpOr || f.Op == OpNot {
+		if len(f.Sub) == 0 || f.Op == OpNot && len(f.Sub) != 1 {
+			return f, Invalidf(string(f.Op), "%s needs %s", f.Op, map[Op]string{OpOr: "at least one group of conditions", OpNot: "exactly one group of conditions"}[f.Op])
+		}
+		out := Filter{Op: f.Op, Sub: make([][]Filter, len(f.Sub))}
+		for i, g := range f.Sub {
+			if len(g) == 0 {
+				return f, Invalidf(string(f.Op), "%s has an empty group of conditions", f.Op)
+			}
+			for _, h := range g {
+				th, err := checkFilter(c, h)
+				if err != nil {
+					return f, err
+				}
+				out.Sub[i] = append(out.Sub[i], th)
+			}
+		}
+		return out, nil
+	}
 	fd := c.Field(f.Field)
 	if fd == nil {
 		return f, Invalidf(f.Field, "unknown field %q", f.Field)
@@ -216,8 +256,8 @@ func checkFilter(c *Collection, f Filter) (Filter, error) {
 		return f, Invalidf(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
 	case fd.Type != TypeJSON && arrayOp:
 		return f, Invalidf(f.Field, "operator %q applies only to JSON array fields", f.Op)
-	case f.Op == OpPrefix && fd.Type != TypeText:
-		return f, Invalidf(f.Field, "operator prefix applies only to text fields")
+	case (f.Op == OpPrefix || f.Op == OpContains) && fd.Type != TypeText:
+		return f, Invalidf(f.Field, "operator %s applies only to text fields", f.Op)
 	}
 	out := Filter{Field: fd.Name, Op: f.Op}
 	if len(f.Values) == 0 {

@@ -84,6 +84,15 @@ func (o *Oracle) Select(filters []engine.Filter, sort engine.Sort) [][]engine.Va
 	return out
 }
 
+func (o *Oracle) all(r []engine.Value, fs []engine.Filter) bool {
+	for _, f := range fs {
+		if !o.match(r, f) {
+			return false
+		}
+	}
+	return true
+}
+
 // Keys returns the key column of rows.
 func (o *Oracle) Keys(rows [][]engine.Value) []engine.Value {
 	k := o.col(o.Key)
@@ -95,6 +104,17 @@ func (o *Oracle) Keys(rows [][]engine.Value) []engine.Value {
 }
 
 func (o *Oracle) match(r []engine.Value, f engine.Filter) bool {
+	switch f.Op {
+	case engine.OpOr:
+		for _, g := range f.Sub {
+			if o.all(r, g) {
+				return true
+			}
+		}
+		return false
+	case engine.OpNot:
+		return !o.all(r, f.Sub[0])
+	}
 	v := r[o.col(f.Field)]
 	switch f.Op {
 	case engine.OpNull:
@@ -143,6 +163,8 @@ func (o *Oracle) match(r []engine.Value, f engine.Filter) bool {
 		return false
 	case engine.OpPrefix:
 		return strings.HasPrefix(v.(string), f.Values[0].(string))
+	case engine.OpContains:
+		return strings.Contains(v.(string), f.Values[0].(string))
 	}
 	c := engine.Compare(v, f.Values[0])
 	switch f.Op {

@@ -116,7 +116,13 @@ func RandomQuery(rng *rand.Rand, t *dataset.Table) engine.Query {
 
 func randomFilter(rng *rand.Rand) engine.Filter {
 	cmp := []engine.Op{engine.OpEq, engine.OpNe, engine.OpLt, engine.OpLte, engine.OpGt, engine.OpGte}
-	switch rng.IntN(7) {
+	switch rng.IntN(10) {
+	case 7:
+		return engine.Filter{Field: "s", Op: engine.OpContains, Values: []engine.Value{textPool[rng.IntN(len(textPool))]}}
+	case 8:
+		return engine.Filter{Op: engine.OpOr, Sub: [][]engine.Filter{{randomFilter(rng)}, {randomFilter(rng), randomFilter(rng)}}}
+	case 9:
+		return engine.Filter{Op: engine.OpNot, Sub: [][]engine.Filter{{randomFilter(rng), randomFilter(rng)}}}
 	case 0:
 		return engine.Filter{Field: "a", Op: cmp[rng.IntN(len(cmp))], Values: []engine.Value{intPool[rng.IntN(len(intPool))]}}
 	case 1:

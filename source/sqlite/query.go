@@ -262,6 +262,27 @@ func (b *builder) arg(f *engine.Field, v engine.Value) (any, bool, error) {
 // filter renders one filter. Comparisons never match NULL (SQL semantics:
 // "ne" is col <> ?, which excludes NULL).
 func (b *builder) filter(f engine.Filter) (string, error) {
+	switch f.Op {
+	case engine.OpOr, engine.OpNot:
+		groups := make([]string, len(f.Sub))
+		for i, g := range f.Sub {
+			conds := make([]string, len(g))
+			for j, h := range g {
+				cond, err := b.filter(h)
+				if err != nil {
+					return "", err
+				}
+				conds[j] = cond
+			}
+			groups[i] = "(" + strings.Join(conds, " AND ") + ")"
+		}
+		if f.Op == engine.OpNot {
+			// A comparison with NULL is unknown in SQL; the engine counts it
+			// as not matching, so NOT of it matches.
+			return "NOT coalesce(" + groups[0] + ", 0)", nil
+		}
+		return "(" + strings.Join(groups, " OR ") + ")", nil
+	}
 	fd := fieldNamed(b.c, f.Field)
 	if fd == nil {
 		return "", fmt.Errorf("filter on unknown field %q", f.Field)
@@ -307,6 +328,14 @@ func (b *builder) filter(f engine.Filter) (string, error) {
 		// SQLite seek an index on the column.
 		b.args = append(b.args, p, p, p)
 		return "(" + col + " >= ? AND substr(" + col + ", 1, length(?)) = ?)", nil
+	case engine.OpContains:
+		p, ok := f.Values[0].(string)
+		if !ok {
+			return "", fmt.Errorf("filter %s: contains needs text, got %T", f, f.Values[0])
+		}
+		// instr is byte-exact and case-sensitive, unlike LIKE.
+		b.args = append(b.args, p)
+		return "instr(" + col + ", ?) > 0", nil
 	case engine.OpAll, engine.OpAny, engine.OpNone:
 		return b.arrayFilter(fd, f)
 	}

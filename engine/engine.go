@@ -218,7 +218,9 @@ func (e *Engine) offsetPage(ctx context.Context, w Window, plan *Plan, p *Page) 
 	if w.Offset < 0 {
 		return Invalidf("offset", "must be 0 or more, got %d", w.Offset)
 	}
-	if w.Offset+p.Limit > p.Collection.MaxOffset && w.Offset > 0 {
+	// Offset > MaxOffset-Limit, not Offset+Limit > MaxOffset: a client's
+	// offset may be near MaxInt, and the sum would wrap to a negative number.
+	if w.Offset > p.Collection.MaxOffset-p.Limit && w.Offset > 0 {
 		hint := "use cursor paging (follow the next link without offset)"
 		if !p.Collection.Keyed() {
 			hint = "narrow the query with filters"

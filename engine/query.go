@@ -144,6 +144,9 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 	for _, f := range c.Scope {
 		r.filters = append(r.filters, f)
 	}
+	if err := checkSize(append(c.Scope[:len(c.Scope):len(c.Scope)], q.Filters...)); err != nil {
+		return nil, err
+	}
 	for _, f := range q.Filters {
 		tf, err := checkFilter(c, f)
 		if err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,98 +99,6 @@ func (l *logBuffer) lines(t *testing.T) []map[string]any {
 func newLogger() (*slog.Logger, *logBuffer) {
 	buf := &logBuffer{}
 	return slog.New(slog.NewJSONHandler(buf, nil)), buf
-}
-
-// TestEndToEnd starts the real server on a random port and harvests the
-// collection through HTTP by following next links, then compares with the
-// order the engine promises: grp ascending with NULL last, then id.
-func TestEndToEnd(t *testing.T) {
-	log, _ := newLogger()
-	srv, err := New(Options{Engine: newEngine(t), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-
-	type row struct {
-		ID  int64  `json:"id"`
-		Grp *int64 `json:"grp"`
-	}
-	var got []row
-	link := "http://" + ln.Addr().String() + "/v1/things?sort=grp&limit=10"
-	for pages := 0; link != ""; pages++ {
-		if pages > rows {
-			t.Fatal("harvest does not end")
-		}
-		resp, err := http.Get(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var env struct {
-			Data  []row             `json:"data"`
-			Links map[string]string `json:"links"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&env)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %v", link, resp.StatusCode, err)
-		}
-		if resp.Header.Get("X-Request-Id") == "" {
-			t.Error("no X-Request-Id")
-		}
-		got = append(got, env.Data...)
-		link = env.Links["next"]
-	}
-	var want []row
-	for i := range rows {
-		r := row{ID: int64(i + 1)}
-		if i%5 != 0 {
-			g := int64(i % 7)
-			r.Grp = &g
-		}
-		want = append(want, r)
-	}
-	slices.SortFunc(want, func(a, b row) int {
-		var x, y engine.Value
-		if a.Grp != nil {
-			x = *a.Grp
-		}
-		if b.Grp != nil {
-			y = *b.Grp
-		}
-		if c := engine.Compare(x, y); c != 0 {
-			return c
-		}
-		return engine.Compare(a.ID, b.ID)
-	})
-	if len(got) != len(want) {
-		t.Fatalf("harvested %d rows, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i].ID != want[i].ID {
-			t.Fatalf("row %d: id %d, want %d", i, got[i].ID, want[i].ID)
-		}
-	}
-
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "ok\n" {
-		t.Errorf("healthz: %d %q", resp.StatusCode, body)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Serve: %v", err)
-	}
 }
 
 func TestMounts(t *testing.T) {

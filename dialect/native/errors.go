@@ -21,7 +21,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	switch {
 	case ok:
 		if e.Code == engine.CodeUnavailable {
-			h.log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", err)
+			// e.Err is the cause the client is not shown; the log needs it.
+			h.log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", e.Err)
 			w.Header().Set("Retry-After", "1")
 		}
 	case r.Context().Err() != nil:

@@ -8,8 +8,10 @@ package native
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,10 +75,32 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request) (*engine.Collec
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, engine.Invalidf("", "the query string is malformed: %v", err), 0)
+		h.writeError(w, r, malformed(r.URL.RawQuery, err), 0)
 		return nil, nil, false
 	}
 	return c, q, true
+}
+
+// malformed names the parameter of a query string that url.ParseQuery
+// rejected, so that the error points at it like every other one.
+func malformed(raw string, err error) error {
+	for _, pair := range strings.Split(raw, "&") {
+		key, value, _ := strings.Cut(pair, "=")
+		name, kerr := url.QueryUnescape(key)
+		if kerr != nil {
+			name = key
+		}
+		switch {
+		case strings.Contains(pair, ";"):
+			return engine.Invalidf(name, "the query string is malformed: %q holds a semicolon; separate parameters with &", pair)
+		case kerr != nil:
+			return engine.Invalidf(name, "the query string is malformed: the parameter name %q has a bad %%-escape", key)
+		}
+		if _, verr := url.QueryUnescape(value); verr != nil {
+			return engine.Invalidf(name, "the query string is malformed: the value %q has a bad %%-escape", value)
+		}
+	}
+	return engine.Invalidf("", "the query string is malformed: %v", err)
 }
 
 // servePage answers GET {path}/{collection}.
@@ -157,15 +181,15 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var fields []string
-	for name, vs := range q {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if name != paramFields {
 			h.writeError(w, r, engine.Invalidf(name, "unknown parameter %q: a single record takes only fields", name), 0)
 			return
 		}
-		for _, f := range strings.Split(vs[0], ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				fields = append(fields, f)
-			}
+		var err error
+		if fields, err = parseFields(q); err != nil {
+			h.writeError(w, r, err, 0)
+			return
 		}
 	}
 	p, err := h.e.Get(r.Context(), c, r.PathValue("key"), fields)

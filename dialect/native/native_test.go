@@ -314,7 +314,13 @@ func TestBadInput(t *testing.T) {
 		{"offset overflow", "offset=9223372036854775807", 400, "invalid_parameter", "offset", "cursor"},
 		{"offset far beyond cap", "offset=10001", 400, "invalid_parameter", "offset", "cursor"},
 		{"bad total", "total=some", 400, "invalid_parameter", "total", "exact, estimate or none"},
-		{"malformed query", "name=%zz", 400, "invalid_parameter", "", "malformed"},
+		{"malformed value", "limit=2&name=%zz", 400, "invalid_parameter", "name", "malformed"},
+		{"malformed name", "limit=2&na%zzme=x", 400, "invalid_parameter", "na%zzme", "malformed"},
+		{"semicolon separator", "limit=2;sort=name", 400, "invalid_parameter", "limit", "semicolon"},
+		{"fields twice", "fields=name&fields=id", 400, "invalid_parameter", "fields", "once"},
+		{"too many filters", strings.Repeat("id[ne]=0&", engine.MaxConditions+1), 400, "invalid_parameter", "id[ne]", "more than"},
+		{"too many in values", "name[in]=" + strings.Repeat("x,", engine.MaxFilterValues), 400, "invalid_parameter", "name[in]", "more than"},
+		{"too many array values", "tags[all]=" + strings.Repeat("x,", engine.MaxConditions), 400, "invalid_parameter", "tags[all]", "more than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,6 +355,10 @@ func TestOtherErrors(t *testing.T) {
 		{"/v1/events/1", 404, "not_found"},
 		{"/v1/", 404, "not_found"},
 		{"/v1/items/1?limit=2", 400, "invalid_parameter"},
+		{"/v1/items/1?fields=", 400, "invalid_parameter"},
+		{"/v1/items/1?fields=name&fields=id", 400, "invalid_parameter"},
+		{"/v1/items/1?fields=nope", 400, "invalid_parameter"},
+		{"/v1/items/1?fields=%zz", 400, "invalid_parameter"},
 		{"/v1?x=1", 400, "invalid_parameter"},
 		{"/v1/events?cursor=abc", 400, "invalid_parameter"},
 		{"/v1/events?offset=4", 400, "invalid_parameter"},
@@ -573,6 +583,38 @@ func BenchmarkPage(b *testing.B) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
+		}
+	}
+}
+
+// TestTotals: which pages carry a total, and how it is labelled.
+func TestTotals(t *testing.T) {
+	h := newHandler(t)
+	tests := []struct {
+		query    string
+		relation string // "" for no total
+	}{
+		{"/v1/items?limit=2", ""},
+		{"/v1/items?limit=2&total=exact", "eq"},
+		{"/v1/items?limit=2&total=estimate", "estimate"},
+		{"/v1/items?limit=2&total=none", ""},
+		{"/v1/items?limit=2&offset=2", "eq"},
+		{"/v1/items?limit=2&offset=2&total=estimate", "estimate"},
+		{"/v1/items?limit=2&offset=2&total=none", ""},
+		{"/v1/events?limit=2", "eq"},
+		{"/v1/events?limit=2&total=estimate", "estimate"},
+	}
+	for _, tt := range tests {
+		r := get(h, tt.query)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", tt.query, r.status, r.body)
+		}
+		p := decode[envelope](t, r).Page
+		switch {
+		case tt.relation == "" && (p.Total != nil || p.TotalRelation != nil):
+			t.Errorf("%s: total %v %v, want none", tt.query, p.Total, p.TotalRelation)
+		case tt.relation != "" && (p.Total == nil || p.TotalRelation == nil || *p.TotalRelation != tt.relation):
+			t.Errorf("%s: total %v relation %v, want one labelled %q", tt.query, p.Total, p.TotalRelation, tt.relation)
 		}
 	}
 }

@@ -92,14 +92,11 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		}
 	}
 	if q.Has(paramFields) {
-		for _, f := range strings.Split(q.Get(paramFields), ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				r.query.Fields = append(r.query.Fields, f)
-			}
+		fields, err := parseFields(q)
+		if err != nil {
+			return nil, err
 		}
-		if len(r.query.Fields) == 0 {
-			return nil, engine.Invalidf(paramFields, "is empty; name fields like fields=a,b or leave it out")
-		}
+		r.query.Fields = fields
 	}
 	if q.Has(paramCursor) {
 		r.window.Cursor = q.Get(paramCursor)
@@ -141,6 +138,25 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		r.total = m
 	}
 	return r, nil
+}
+
+// parseFields parses the fields parameter "a,b", given once and naming at
+// least one field.
+func parseFields(q url.Values) ([]string, error) {
+	vs := q[paramFields]
+	if len(vs) > 1 {
+		return nil, engine.Invalidf(paramFields, "given %d times; give it once", len(vs))
+	}
+	var fields []string
+	for _, f := range strings.Split(q.Get(paramFields), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) == 0 {
+		return nil, engine.Invalidf(paramFields, "is empty; name fields like fields=a,b or leave it out")
+	}
+	return fields, nil
 }
 
 // filterName splits a filter parameter "field" or "field[op]".

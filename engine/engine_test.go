@@ -1,0 +1,307 @@
+package engine_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"folio/dataset"
+	"folio/engine"
+	"folio/source/conformance"
+	"folio/source/sqlite"
+)
+
+// These tests run the engine over the real SQLite source: what they check
+// (totals that follow another connection's writes, bounds that keep a
+// request inside the database's own limits) only means something against a
+// real database.
+
+// countingSource is the real source with its Count calls counted, to tell a
+// cached total from a recount.
+type countingSource struct {
+	engine.Source
+	counts atomic.Int64
+}
+
+func (s *countingSource) Count(ctx context.Context, c *engine.Collection, f []engine.Filter) (int64, error) {
+	s.counts.Add(1)
+	return s.Source.Count(ctx, c, f)
+}
+
+// load writes tb to a fresh SQLite file and returns its path and an engine
+// over it whose source counts its Count calls.
+func load(t *testing.T, tb *dataset.Table) (string, *engine.Engine, *countingSource) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "engine.sqlite")
+	if err := sqlite.Load(ctx, path, []*dataset.Table{tb}, nil); err != nil {
+		t.Fatal(err)
+	}
+	real, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { real.Close() })
+	src := &countingSource{Source: real}
+	cols, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := engine.NewSigner([]byte("engine-test-secret-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, e, src
+}
+
+// otherConnection opens the file as another writer would. The driver is
+// registered by source/sqlite, the one package that imports it; the test
+// uses it by name only.
+func otherConnection(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func randomTable(n int) (*dataset.Table, *conformance.Oracle) {
+	tb := conformance.RandomTable(rand.New(rand.NewPCG(5, 8)), "t", n, false)
+	return tb, conformance.NewOracle(tb)
+}
+
+// TestExactTotalCache: an exact total is counted once per collection and
+// filter while the data stays the same, and counted again as soon as
+// another connection commits, so a changing database never shows a stale
+// total.
+func TestExactTotalCache(t *testing.T) {
+	tb, o := randomTable(300)
+	path, e, src := load(t, tb)
+	writer := otherConnection(t, path)
+	ctx := context.Background()
+	c, err := e.Collection("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		filters []engine.Filter
+	}{
+		{"no filter", nil},
+		{"a > 0", []engine.Filter{{Field: "a", Op: engine.OpGt, Values: []engine.Value{int64(0)}}}},
+		{"a null", []engine.Filter{{Field: "a", Op: engine.OpNull, Values: []engine.Value{true}}}},
+		{"a > 0 and s null", []engine.Filter{
+			{Field: "a", Op: engine.OpGt, Values: []engine.Value{int64(0)}},
+			{Field: "s", Op: engine.OpNull, Values: []engine.Value{false}},
+		}},
+	}
+	total := func(q engine.Query, w engine.Window) int64 {
+		t.Helper()
+		p, err := e.Page(ctx, c, q, w, engine.TotalExact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total == nil || p.Total.Estimate || p.Total.Relation() != "eq" {
+			t.Fatalf("total %+v, want an exact one", p.Total)
+		}
+		return p.Total.Count
+	}
+	nextID := int64(1_000_000)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := engine.Query{Filters: tt.filters}
+			want := int64(len(o.Select(tt.filters, nil)))
+			before := src.counts.Load()
+			if got := total(q, engine.Window{Limit: 5}); got != want {
+				t.Fatalf("total %d, want %d", got, want)
+			}
+			if n := src.counts.Load() - before; n != 1 {
+				t.Fatalf("first total: %d counts, want 1", n)
+			}
+			// Unchanged data: served from the cache, whatever the window or sort.
+			for _, w := range []engine.Window{{Limit: 5}, {Limit: 7, UseOffset: true, Offset: 3}} {
+				q2 := engine.Query{Filters: tt.filters, Sort: engine.Sort{{Field: "f", Desc: true}}}
+				if got := total(q2, w); got != want {
+					t.Errorf("cached total %d, want %d", got, want)
+				}
+			}
+			if n := src.counts.Load() - before; n != 1 {
+				t.Errorf("unchanged data counted %d times, want once", n)
+			}
+
+			// Another connection inserts a row that every filter above
+			// matches, and one that is deleted again: the next total is
+			// recounted and includes the first.
+			nextID++
+			if _, err := writer.Exec(`INSERT INTO t (id, a, f, s, t, b, tags) SELECT ?, 7, 1.5, 'new', t, b, tags FROM t LIMIT 1`, nextID); err != nil {
+				t.Fatal(err)
+			}
+			grew := want
+			if tt.name != "a null" {
+				grew++
+			}
+			if got := total(q, engine.Window{Limit: 5}); got != grew {
+				t.Errorf("after another connection's insert: total %d, want %d", got, grew)
+			}
+			if _, err := writer.Exec(`DELETE FROM t WHERE id = ?`, nextID); err != nil {
+				t.Fatal(err)
+			}
+			if got := total(q, engine.Window{Limit: 5}); got != want {
+				t.Errorf("after another connection's delete: total %d, want %d", got, want)
+			}
+			if n := src.counts.Load() - before; n != 3 {
+				t.Errorf("%d counts for three data versions, want 3", n)
+			}
+		})
+	}
+}
+
+// TestTotalModes: estimate is labelled as such, none skips the count.
+func TestTotalModes(t *testing.T) {
+	tb, o := randomTable(200)
+	_, e, src := load(t, tb)
+	c, _ := e.Collection("t")
+	tests := []struct {
+		mode     engine.TotalMode
+		relation string // "" for no total
+	}{
+		{engine.TotalExact, "eq"},
+		{engine.TotalEstimate, "estimate"},
+		{engine.TotalNone, ""},
+	}
+	for _, tt := range tests {
+		before := src.counts.Load()
+		p, err := e.Page(context.Background(), c, engine.Query{}, engine.Window{Limit: 3}, tt.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.relation == "" && p.Total != nil:
+			t.Errorf("mode %v: total %+v, want none", tt.mode, p.Total)
+		case tt.relation != "" && (p.Total == nil || p.Total.Relation() != tt.relation || p.Total.Estimate != (tt.relation == "estimate")):
+			t.Errorf("mode %v: total %+v, want relation %s", tt.mode, p.Total, tt.relation)
+		case tt.relation == "eq" && p.Total.Count != int64(len(o.Rows)):
+			t.Errorf("exact total %d, want %d", p.Total.Count, len(o.Rows))
+		}
+		if tt.mode != engine.TotalExact && src.counts.Load() != before {
+			t.Errorf("mode %v ran a COUNT", tt.mode)
+		}
+	}
+}
+
+// TestOffsetBounds: offsets beyond the cap are refused, including those
+// near MaxInt whose offset+limit would wrap around.
+func TestOffsetBounds(t *testing.T) {
+	tb, _ := randomTable(50)
+	_, e, _ := load(t, tb)
+	c, _ := e.Collection("t")
+	c.MaxOffset = 40
+	tests := []struct {
+		offset, limit int
+		ok            bool
+	}{
+		{0, 10, true},
+		{30, 10, true},
+		{31, 10, false},
+		{40, 1, false},
+		{math.MaxInt, 10, false},
+		{math.MaxInt - 5, 10, false},
+		{math.MaxInt, 1000, false},
+		{math.MaxInt - 1000, 1000, false},
+	}
+	for _, tt := range tests {
+		_, err := e.Page(context.Background(), c, engine.Query{}, engine.Window{Limit: tt.limit, UseOffset: true, Offset: tt.offset}, engine.TotalNone)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("offset %d limit %d: %v", tt.offset, tt.limit, err)
+			}
+			continue
+		}
+		if e, ok := engine.AsError(err); !ok || e.Code != engine.CodeInvalid || e.Parameter != "offset" {
+			t.Errorf("offset %d limit %d: error %v, want an invalid offset", tt.offset, tt.limit, err)
+		}
+	}
+}
+
+// TestQuerySize: queries up to the bounds run on SQLite (no 503 from its
+// expression depth or parameter limits); one more condition or value is a
+// 400 naming the filter.
+func TestQuerySize(t *testing.T) {
+	tb, _ := randomTable(100)
+	_, e, _ := load(t, tb)
+	c, _ := e.Collection("t")
+	repeat := func(n int, f func(i int) engine.Filter) []engine.Filter {
+		out := make([]engine.Filter, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	ne := func(i int) engine.Filter {
+		return engine.Filter{Field: "a", Op: engine.OpNe, Values: []engine.Value{int64(-1000 - i)}}
+	}
+	values := func(n int, f func(i int) engine.Value) []engine.Value {
+		out := make([]engine.Value, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	tag := func(i int) engine.Value { return fmt.Sprint("tag", i) }
+	// nested not(not(...(a != x))): each level is a filter and a group.
+	nested := func(levels int) []engine.Filter {
+		f := ne(0)
+		for range levels {
+			f = engine.Filter{Op: engine.OpNot, Sub: [][]engine.Filter{{f}}}
+		}
+		return []engine.Filter{f}
+	}
+	tests := []struct {
+		name    string
+		filters []engine.Filter
+		param   string // "" when the query must run
+	}{
+		{"max filters", repeat(engine.MaxConditions, ne), ""},
+		{"one filter more", repeat(engine.MaxConditions+1, ne), "a"},
+		{"max in values", []engine.Filter{{Field: "id", Op: engine.OpIn, Values: values(engine.MaxFilterValues, func(i int) engine.Value { return int64(i) })}}, ""},
+		{"one in value more", []engine.Filter{{Field: "id", Op: engine.OpIn, Values: values(engine.MaxFilterValues+1, func(i int) engine.Value { return int64(i) })}}, "id"},
+		{"max all values", []engine.Filter{{Field: "tags", Op: engine.OpAll, Values: values(engine.MaxConditions-1, tag)}}, ""},
+		{"one all value more", []engine.Filter{{Field: "tags", Op: engine.OpAll, Values: values(engine.MaxConditions, tag)}}, "tags"},
+		{"deep nesting", nested((engine.MaxConditions - 1) / 2), ""},
+		{"too deep nesting", nested(engine.MaxConditions / 2), "a"}, // the innermost filter crosses the bound
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := engine.Query{Filters: tt.filters, Sort: engine.Sort{{Field: "s"}, {Field: "f", Desc: true}}}
+			p, err := e.Page(context.Background(), c, q, engine.Window{Limit: 5}, engine.TotalExact)
+			if tt.param == "" {
+				if err != nil {
+					t.Fatalf("a query within the bounds failed: %v", err)
+				}
+				// A next page adds the keyset predicate to the same filters.
+				if p.HasNext {
+					if _, err := e.Page(context.Background(), c, q, engine.Window{Limit: 5, Cursor: p.Next}, engine.TotalNone); err != nil {
+						t.Fatalf("next page: %v", err)
+					}
+				}
+				return
+			}
+			ee, ok := engine.AsError(err)
+			if !ok || ee.Code != engine.CodeInvalid || ee.Parameter != tt.param || !strings.Contains(ee.Message, "split it") {
+				t.Fatalf("error %v, want a 400 naming %q", err, tt.param)
+			}
+		})
+	}
+}

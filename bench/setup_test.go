@@ -61,7 +61,10 @@ type stack struct {
 	srv *server.Server
 }
 
-func newStack(tb testing.TB, path string) *stack {
+func newStack(tb testing.TB, path string) *stack { return newStackCache(tb, path, 0) }
+
+// newStackCache is newStack with the page cache budget set (negative: off).
+func newStackCache(tb testing.TB, path string, cacheBytes int64) *stack {
 	tb.Helper()
 	ctx := context.Background()
 	src, err := sqlite.Open(ctx, path, sqlite.Options{})
@@ -86,7 +89,7 @@ func newStack(tb testing.TB, path string) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: discardLogger()})
+	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: discardLogger(), CacheBytes: cacheBytes})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 const (
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultCacheBytes      = 64 << 20
 )
 
 // Options configure a Server.
@@ -37,6 +38,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// once shutdown starts.
 	ShutdownTimeout time.Duration
+	// CacheBytes is the budget of the page cache, which answers repeated GET
+	// requests while the data is unchanged; 0 means DefaultCacheBytes and a
+	// negative value turns the cache off.
+	CacheBytes int64
 }
 
 // Server is folio's HTTP server.
@@ -81,6 +86,13 @@ func New(o Options) (*Server, error) {
 		body = DefaultMaxBodyBytes
 	}
 	var h http.Handler = mux
+	cache := o.CacheBytes
+	if cache == 0 {
+		cache = DefaultCacheBytes
+	}
+	if cache > 0 {
+		h = cacheResponses(newPageCache(o.Engine.Source(), cache))(h)
+	}
 	h = limitBody(body)(h)
 	h = recoverPanics(log)(h)
 	h = accessLog(log)(h)

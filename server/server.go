@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"folio/config"
+	"folio/dialect/copernica"
 	"folio/dialect/native"
 	"folio/engine"
 )
@@ -105,6 +106,8 @@ func dialect(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, 
 	switch m.Dialect {
 	case config.Native:
 		return native.New(e, native.Options{Path: m.Path, Logger: log}), nil
+	case config.Copernica:
+		return copernica.New(e, m, log)
 	}
 	return nil, fmt.Errorf("server: mount %s: unknown dialect %q", m.Path, m.Dialect)
 }

@@ -1,0 +1,296 @@
+package copernica
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"folio/engine"
+	"folio/wire"
+)
+
+// timeLayout is how Copernica writes times ("2013-01-06 14:19:51"); folio
+// writes them in UTC.
+const timeLayout = "2006-01-02 15:04:05"
+
+// layout says where a page's columns go in a profile: indexes into the row
+// of ID, database and the optional properties (-1 when absent), and the
+// quoted keys and indexes of the profile's fields.
+type layout struct {
+	id, database, created, modified, secret, interests int
+	keys                                               [][]byte
+	idx                                                []int
+}
+
+// layout maps the columns of a page or stream (out: the projected ones)
+// onto a profile.
+func (h *Handler) layout(columns []*engine.Field, out []int) *layout {
+	l := &layout{id: -1, database: -1, created: -1, modified: -1, secret: -1, interests: -1}
+	for _, j := range out {
+		f := columns[j]
+		switch h.roles[f] {
+		case roleID:
+			l.id = j
+		case roleDatabase:
+			l.database = j
+		case roleCreated:
+			l.created = j
+		case roleModified:
+			l.modified = j
+		case roleSecret:
+			l.secret = j
+		case roleInterests:
+			l.interests = j
+		default:
+			l.keys = append(l.keys, h.keys[f])
+			l.idx = append(l.idx, j)
+		}
+	}
+	if l.id < 0 {
+		// Not projected (it always is today); the nextid still needs it.
+		l.id = slices.Index(columns, h.key)
+	}
+	return l
+}
+
+// appendProfile writes one row in Copernica's profile shape:
+//
+//	{"ID":"18381","fields":{"name":"Test",…},"interests":[],"database":"7616",
+//	 "secret":"…","created":"2013-01-06 14:19:51","modified":"…","removed":false}
+//
+// dataonly keeps ID, fields, interests and modified, as Copernica does.
+// A property the collection has no field for is left out, except
+// interests, which is [] (a profile without interests).
+func (l *layout) appendProfile(b []byte, row engine.Row, dataOnly bool) []byte {
+	b = append(b, `{"ID":`...)
+	b = appendText(b, row[l.id])
+	b = append(b, `,"fields":{`...)
+	for i, k := range l.keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, k...)
+		b = appendText(b, row[l.idx[i]])
+	}
+	b = append(b, `},"interests":`...)
+	if l.interests >= 0 && row[l.interests] != nil {
+		b = wire.AppendJSON(b, row[l.interests])
+	} else {
+		b = append(b, "[]"...)
+	}
+	if !dataOnly {
+		if l.database >= 0 {
+			b = append(b, `,"database":`...)
+			b = appendText(b, row[l.database])
+		}
+		if l.secret >= 0 {
+			b = append(b, `,"secret":`...)
+			b = appendText(b, row[l.secret])
+		}
+		if l.created >= 0 {
+			b = append(b, `,"created":`...)
+			b = appendText(b, row[l.created])
+		}
+	}
+	if l.modified >= 0 {
+		b = append(b, `,"modified":`...)
+		b = appendText(b, row[l.modified])
+	}
+	if !dataOnly {
+		// folio lists only the rows it publishes: none is removed.
+		b = append(b, `,"removed":false`...)
+	}
+	return append(b, '}')
+}
+
+// appendText writes a value the way Copernica writes profile values: as a
+// string ("ID":"18381", "age":"35"), times as "YYYY-MM-DD hh:mm:ss". NULL
+// stays null (Copernica has none; folio does not invent an empty string),
+// and booleans, bytes and JSON keep their JSON form.
+func appendText(b []byte, v engine.Value) []byte {
+	switch x := v.(type) {
+	case string:
+		return appendString(b, x)
+	case int64:
+		b = append(b, '"')
+		b = strconv.AppendInt(b, x, 10)
+		return append(b, '"')
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(b, "null"...)
+		}
+		b = append(b, '"')
+		b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		return append(b, '"')
+	case time.Time:
+		b = append(b, '"')
+		b = x.UTC().AppendFormat(b, timeLayout)
+		return append(b, '"')
+	}
+	return wire.AppendJSON(b, v)
+}
+
+func appendString(b []byte, s string) []byte { return wire.AppendString(b, s) }
+
+// appendHead writes the envelope up to the data array. A streamed
+// response does not know its count yet, so count follows data there.
+func appendHead(b []byte, r *request, total *engine.Total, withCount bool, count int) []byte {
+	b = append(b, `{"start":`...)
+	b = strconv.AppendInt(b, int64(r.start), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(r.limit), 10)
+	if withCount {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(count), 10)
+	}
+	if total != nil {
+		b = append(b, `,"total":`...)
+		b = strconv.AppendInt(b, total.Count, 10)
+	}
+	return append(b, `,"data":[`...)
+}
+
+// appendNextID writes nextid, the ID the next page starts at: a number, as
+// in Copernica's documentation, when the key is an integer.
+func appendNextID(b []byte, v engine.Value) []byte {
+	b = append(b, `,"nextid":`...)
+	return wire.AppendJSON(b, v)
+}
+
+func (r *request) totalMode() engine.TotalMode {
+	if r.total {
+		return engine.TotalExact
+	}
+	return engine.TotalNone
+}
+
+// servePage answers the non-streaming variant: one page, with a
+// Content-Length, as api.copernica.com does.
+func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request) {
+	win := engine.Window{UseOffset: true, Offset: r.start, Limit: r.limit, CountOnly: r.limit == 0}
+	p, err := h.e.Page(hr.Context(), h.c, r.query, win, r.totalMode())
+	if e, ok := engine.AsError(err); ok && e.Parameter == "offset" && e.Code == engine.CodeInvalid {
+		// The engine's hint speaks of its own cursors; Copernica's clients
+		// page by ID instead.
+		err = engine.Invalidf(paramStart, "start+limit may reach only the first %d profiles (start %d + limit %d); to go deeper, sort by id and continue with fields[]=ID>=<nextid>, or use the streaming host", h.c.MaxOffset, r.start, r.limit)
+	}
+	if err != nil {
+		h.writeError(w, hr, err, 0)
+		return
+	}
+	l := h.layout(p.Columns, p.Fields)
+
+	bp := h.buffer()
+	defer h.release(bp)
+	b := appendHead((*bp)[:0], r, p.Total, true, len(p.Rows))
+	for i, row := range p.Rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = l.appendProfile(b, row, r.dataOnly)
+	}
+	b = append(b, ']')
+	if r.byID && p.Lookahead != nil {
+		b = appendNextID(b, p.Lookahead[l.id])
+	}
+	b = append(b, "}\n"...)
+	*bp = b
+
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// errEnough stops a stream once it has seen the row after the last one
+// asked for: the row whose ID is nextid.
+var errEnough = errors.New("copernica: stream limit reached")
+
+// serveStream answers the streaming variant (rest.copernica.com): any
+// limit, rows written as the database produces them, chunked, in constant
+// memory. The envelope is the same but for one thing: count comes after
+// data, when it is known. total, when asked for, is counted before the
+// rows are read, so under concurrent writes it may differ from what the
+// stream then reads (the stream itself is one SQL statement).
+func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *request) {
+	ctx := hr.Context()
+	var total *engine.Total
+	if r.total || r.limit == 0 {
+		// Also checks the query, so a bad one is a 400 before any byte.
+		p, err := h.e.Page(ctx, h.c, r.query, engine.Window{UseOffset: true, CountOnly: true}, r.totalMode())
+		if err != nil {
+			h.writeError(w, hr, err, 0)
+			return
+		}
+		total = p.Total
+	}
+	var (
+		s     *wire.Stream
+		l     *layout
+		count int
+		next  engine.Value
+	)
+	start := func(columns []*engine.Field, out []int) error {
+		l = h.layout(columns, out)
+		s = wire.NewStream(w, "application/json")
+		s.Buf = appendHead(s.Buf, r, total, false, 0)
+		return nil
+	}
+	emit := func(row engine.Row) error {
+		if count == r.limit {
+			next = cloneValue(row[l.id])
+			return errEnough
+		}
+		if count > 0 {
+			s.Buf = append(s.Buf, ',')
+		}
+		count++
+		s.Buf = l.appendProfile(s.Buf, row, r.dataOnly)
+		return s.Row()
+	}
+	var err error
+	if r.limit == 0 {
+		err = start(nil, nil)
+	} else {
+		win := engine.Window{UseOffset: true, Offset: r.start, Limit: r.limit}
+		if r.byID && r.limit < math.MaxInt {
+			win.Limit++ // the row after the last one names nextid
+		}
+		err = h.e.Stream(ctx, h.c, r.query, win, start, emit)
+	}
+	if err != nil && !errors.Is(err, errEnough) {
+		switch {
+		case s == nil || s.Written() == 0:
+			h.writeError(w, hr, err, 0)
+		case ctx.Err() != nil:
+			// The client is gone; the query has stopped with it.
+		default:
+			h.log.WarnContext(ctx, "copernica stream failed", "path", hr.URL.Path, "err", err)
+			// Drop the connection without the final chunk, so that the
+			// client sees a broken response, not a short one.
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
+	s.Buf = append(s.Buf, `],"count":`...)
+	s.Buf = strconv.AppendInt(s.Buf, int64(count), 10)
+	if next != nil {
+		s.Buf = appendNextID(s.Buf, next)
+	}
+	s.Buf = append(s.Buf, "}\n"...)
+	if err := s.Flush(); err != nil && ctx.Err() == nil {
+		h.log.DebugContext(ctx, "copernica stream: client went away", "err", err)
+	}
+}
+
+// cloneValue copies a value out of a row the source may reuse.
+func cloneValue(v engine.Value) engine.Value {
+	if b, ok := v.([]byte); ok {
+		return slices.Clone(b)
+	}
+	return v
+}

@@ -1,0 +1,203 @@
+package copernica
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"folio/config"
+	"folio/engine"
+)
+
+// watchedSource is the real SQLite source with counters around it: how
+// often Count runs, how many rows queries emit, when a query returns; and
+// optionally a gate that holds a query after gateAt rows until released.
+type watchedSource struct {
+	engine.Source
+	counts   atomic.Int64
+	rows     atomic.Int64
+	gateAt   int64
+	gate     chan struct{}
+	returned chan error // one value per finished Query
+}
+
+func (s *watchedSource) Count(ctx context.Context, c *engine.Collection, f []engine.Filter) (int64, error) {
+	s.counts.Add(1)
+	return s.Source.Count(ctx, c, f)
+}
+
+func (s *watchedSource) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
+	err := s.Source.Query(ctx, plan, func(row engine.Row) error {
+		if n := s.rows.Add(1); s.gate != nil && n == s.gateAt {
+			<-s.gate
+		}
+		return emit(row)
+	})
+	if s.returned != nil {
+		s.returned <- err
+	}
+	return err
+}
+
+func watched(t *testing.T, m config.Mount) (*watchedSource, http.Handler) {
+	t.Helper()
+	ws := &watchedSource{Source: env.src}
+	e, err := newEngine(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(e, m, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, h
+}
+
+// TestTotalFalseSkipsCount: total=false really skips the COUNT, on both
+// hosts; the default runs it (so the counter does count).
+func TestTotalFalseSkipsCount(t *testing.T) {
+	for _, m := range []config.Mount{demoMount, streamMount} {
+		ws, h := watched(t, m)
+		for _, q := range []string{"total=false", "total=0&start=10", "total=no&fields[]=city%3D%3DUtrecht", "total=false&limit=0"} {
+			rec := get(h, m.Path+"/database/42/profiles?"+q)
+			if rec.Code != 200 || strings.Contains(rec.Body.String(), `"total"`) {
+				t.Fatalf("%s?%s: status %d, body %s", m.Path, q, rec.Code, truncate(rec.Body.String()))
+			}
+		}
+		if n := ws.counts.Load(); n != 0 {
+			t.Errorf("%s: total=false ran %d counts", m.Path, n)
+		}
+		if rec := get(h, m.Path+"/database/42/profiles?limit=1"); rec.Code != 200 || ws.counts.Load() != 1 {
+			t.Errorf("%s: default total ran %d counts, want 1", m.Path, ws.counts.Load())
+		}
+	}
+}
+
+var contactsStream = config.Mount{Dialect: config.Copernica, Path: "/stream/v2", Collection: "contacts", Options: map[string]string{OptionStream: "true"}}
+
+// TestStreamChunked: a streamed response of 20,000 profiles comes chunked,
+// without Content-Length, over a real connection; the page host answers
+// with a Content-Length.
+func TestStreamChunked(t *testing.T) {
+	h, err := New(env.e, contactsStream, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?limit=25000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+		t.Errorf("Transfer-Encoding %v, want chunked", resp.TransferEncoding)
+	}
+	if resp.ContentLength != -1 || resp.Header.Get("Content-Length") != "" {
+		t.Errorf("Content-Length %d %q on a stream", resp.ContentLength, resp.Header.Get("Content-Length"))
+	}
+	// Decoded into a narrow struct: 20,000 maps are slow under -race.
+	var e struct {
+		Limit, Count int
+		Total        *int
+		NextID       *int64
+		Data         []struct{ ID string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Count != bulkRows || len(e.Data) != bulkRows || *e.Total != bulkRows || e.Limit != 25000 || e.NextID != nil {
+		t.Fatalf("count %d rows %d total %v limit %d nextid %v", e.Count, len(e.Data), e.Total, e.Limit, e.NextID)
+	}
+	for i, p := range e.Data {
+		if want := int64(i + 1); p.ID != strconv.FormatInt(want, 10) {
+			t.Fatalf("row %d: ID %v", i, p.ID)
+		}
+	}
+
+	// nextid on a stream: the row after the last one asked for.
+	resp2, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?start=100&limit=15000&total=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	var e2 struct {
+		Count  int
+		Total  *int
+		NextID *int64
+	}
+	if err := json.NewDecoder(resp2.Body).Decode(&e2); err != nil {
+		t.Fatal(err)
+	}
+	if e2.Count != 15000 || e2.NextID == nil || *e2.NextID != 15101 || e2.Total != nil {
+		t.Errorf("count %d nextid %v total %v", e2.Count, e2.NextID, e2.Total)
+	}
+
+	page, err := New(env.e, config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "contacts"}, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrv := httptest.NewServer(page)
+	defer psrv.Close()
+	presp, err := http.Get(psrv.URL + "/v2/database/1/profiles?limit=25000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, presp.Body)
+	presp.Body.Close()
+	if presp.ContentLength <= 0 || len(presp.TransferEncoding) != 0 {
+		t.Errorf("page host: Content-Length %d, Transfer-Encoding %v", presp.ContentLength, presp.TransferEncoding)
+	}
+}
+
+// TestStreamDisconnect: a client that hangs up mid-stream stops the query.
+// The source holds the query after 2,000 rows until the client is gone;
+// the query must then end well before the 20,000th row.
+func TestStreamDisconnect(t *testing.T) {
+	ws, h := watched(t, contactsStream)
+	ws.gateAt, ws.gate, ws.returned = 2000, make(chan struct{}), make(chan error, 4)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?limit=100000&total=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the start of the stream: rows are arriving.
+	head := make([]byte, 4096)
+	if _, err := io.ReadFull(bufio.NewReader(resp.Body), head); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(head), `{"start":0,"limit":100000,"data":[{"ID":"1"`) {
+		t.Fatalf("stream starts %q", head[:80])
+	}
+	resp.Body.Close()                  // hang up: an unread body closes the connection
+	time.Sleep(100 * time.Millisecond) // let the server notice
+	close(ws.gate)
+
+	select {
+	case err := <-ws.returned:
+		if err == nil {
+			t.Error("query ended without an error after the client left")
+		}
+		t.Logf("query returned %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("query still running 10s after the client left")
+	}
+	if n := ws.rows.Load(); n >= bulkRows {
+		t.Errorf("query read all %d rows after the client left", n)
+	} else {
+		t.Logf("query stopped after %d of %d rows", n, bulkRows)
+	}
+}

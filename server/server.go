@@ -15,6 +15,7 @@ import (
 
 	"folio/config"
 	"folio/dialect/copernica"
+	"folio/dialect/jsonapi"
 	"folio/dialect/native"
 	"folio/engine"
 )
@@ -108,6 +109,8 @@ func dialect(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, 
 		return native.New(e, native.Options{Path: m.Path, Logger: log}), nil
 	case config.Copernica:
 		return copernica.New(e, m, log)
+	case config.JSONAPI:
+		return jsonapi.New(e, m, log)
 	}
 	return nil, fmt.Errorf("server: mount %s: unknown dialect %q", m.Path, m.Dialect)
 }

@@ -16,6 +16,7 @@ import (
 	"folio/config"
 	"folio/dialect/copernica"
 	"folio/dialect/jsonapi"
+	"folio/dialect/nomad"
 	"folio/dialect/native"
 	"folio/engine"
 )
@@ -111,6 +112,8 @@ func dialect(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, 
 		return copernica.New(e, m, log)
 	case config.JSONAPI:
 		return jsonapi.New(e, m, log)
+	case config.NOMAD:
+		return nomad.New(e, m, log)
 	}
 	return nil, fmt.Errorf("server: mount %s: unknown dialect %q", m.Path, m.Dialect)
 }

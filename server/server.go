@@ -16,8 +16,8 @@ import (
 	"folio/config"
 	"folio/dialect/copernica"
 	"folio/dialect/jsonapi"
-	"folio/dialect/nomad"
 	"folio/dialect/native"
+	"folio/dialect/nomad"
 	"folio/engine"
 )
 

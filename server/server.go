@@ -15,6 +15,7 @@ import (
 
 	"folio/config"
 	"folio/dialect/copernica"
+	"folio/dialect/gocdb"
 	"folio/dialect/jsonapi"
 	"folio/dialect/native"
 	"folio/dialect/nomad"
@@ -114,6 +115,8 @@ func dialect(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, 
 		return jsonapi.New(e, m, log)
 	case config.NOMAD:
 		return nomad.New(e, m, log)
+	case config.GOCDB:
+		return gocdb.New(e, m, log)
 	}
 	return nil, fmt.Errorf("server: mount %s: unknown dialect %q", m.Path, m.Dialect)
 }

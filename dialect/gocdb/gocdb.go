@@ -1,0 +1,165 @@
+// Package gocdb serves collections the way GOCDB's programmatic interface
+// does: GET {path}/?method=NAME with the method's filter parameters, XML
+// out, and GOCDB's optional cursor paging. Without next_cursor or
+// prev_cursor the whole result is streamed; with one, pages of a fixed size
+// follow the row id upwards, with <meta> links to the next, previous and
+// first page. It maps parameters onto the engine and renders its pages; it
+// holds no paging logic of its own.
+//
+// # Mounting
+//
+// Each mount serves one method from its collection, set by its options:
+//
+//	method      the method name, e.g. get_downtime (required)
+//	element     the element of one row (default: the method without "get_",
+//	            upper-cased: DOWNTIME)
+//	attributes  names written as attributes of the row element, in order
+//	            (default: the key, e.g. ID)
+//	elements    names written as child elements, in order (default: every
+//	            visible field not among the attributes, in collection order)
+//	filters     parameters the method accepts: "param=NAME[:op]" separated by
+//	            commas, op one of eq (default), list (comma-separated values,
+//	            any of them), gt, gte, lt, lte, prefix, contains (default:
+//	            each attribute and element name, lower-cased, with eq)
+//	page_size   rows per page when paging, reported as max_page_size
+//	            (default 100)
+//
+// A NAME is a key of the mount's field map, or else the name of a visible
+// field of the collection, compared without case (ID finds id). Time values
+// are written as Unix seconds, as GOCDB writes them, except under names that
+// start with FORMATED_ (GOCDB's spelling), which carry "2006-01-02 15:04".
+//
+// Several mounts may share a path (NewGroup), one method each, as GOCDB
+// serves all its methods under /gocdbpi/public/.
+package gocdb
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"folio/config"
+	"folio/engine"
+)
+
+// ContentType is the media type GOCDB answers with, errors included.
+const ContentType = "application/xml"
+
+// Handler answers GOCDB requests for the methods of one path.
+type Handler struct {
+	e       *engine.Engine
+	path    string
+	log     *slog.Logger
+	mux     *http.ServeMux
+	methods map[string]*method
+	bufs    sync.Pool // *[]byte page buffers
+}
+
+// New returns the handler of one gocdb mount: one method, named by the
+// mount's "method" option, served from the mount's collection under
+// m.Path (see Mounting above). It returns an error for a
+// mount that does not fit the engine's collections.
+func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, error) {
+	return NewGroup(e, []config.Mount{m}, log)
+}
+
+// NewGroup returns one handler for several gocdb mounts that share a path,
+// as GOCDB serves every method under /gocdbpi/public/: each mount adds its
+// method (its own collection, field map and options), and the method
+// parameter picks one. The mounts must have the same path and distinct
+// methods.
+func NewGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger) (http.Handler, error) {
+	if len(mounts) == 0 {
+		return nil, errors.New("gocdb: no mount")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	path := strings.TrimSuffix(mounts[0].Path, "/")
+	h := &Handler{e: e, path: path, log: log, mux: http.NewServeMux(), methods: map[string]*method{}}
+	for _, m := range mounts {
+		if strings.TrimSuffix(m.Path, "/") != path {
+			return nil, fmt.Errorf("gocdb: mounts at %s and %s cannot share a handler", mounts[0].Path, m.Path)
+		}
+		md, err := newMethod(e, m)
+		if err != nil {
+			return nil, fmt.Errorf("gocdb mount %s (collection %q): %w", m.Path, m.Collection, err)
+		}
+		if h.methods[md.name] != nil {
+			return nil, fmt.Errorf("gocdb mount %s: method %q is mounted twice", m.Path, md.name)
+		}
+		h.methods[md.name] = md
+	}
+	h.mux.HandleFunc("GET "+path+"/{$}", h.serve)
+	h.mux.HandleFunc("GET "+path, h.serve)
+	h.mux.HandleFunc(path+"/", h.fallback)
+	h.mux.HandleFunc(path, h.fallback)
+	return h, nil
+}
+
+// ServeHTTP routes a request under the handler's path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		h.writeError(w, r, &engine.Error{Code: "method_not_allowed", Message: r.Method + " is not supported; the interface is read-only (GET)"}, http.StatusMethodNotAllowed)
+		return
+	}
+	h.writeError(w, r, engine.NotFoundf("Not found: methods are served at %s/?method=NAME", h.path), 0)
+}
+
+// serve answers GET {path}/?method=….
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	req, err := h.parse(r.URL.RawQuery)
+	if err != nil {
+		h.writeError(w, r, err, 0)
+		return
+	}
+	if !req.paged {
+		h.stream(w, r, req)
+		return
+	}
+	md := req.md
+	p, err := h.e.Page(r.Context(), md.c, req.query, req.window(), engine.TotalNone)
+	if err != nil {
+		h.writeError(w, r, cursorParam(err, req), 0)
+		return
+	}
+	bp := h.buffer()
+	defer h.release(bp)
+	*bp = h.appendPage((*bp)[:0], r, req, p)
+	writeBody(w, http.StatusOK, *bp)
+}
+
+// cursorParam names the cursor parameter the client sent in an engine
+// error about the boundary.
+func cursorParam(err error, req *request) error {
+	if e, ok := engine.AsError(err); ok && e.Parameter == "cursor" {
+		p := paramNext
+		if req.before {
+			p = paramPrev
+		}
+		return engine.WithParameter(err, p)
+	}
+	return err
+}
+
+func (h *Handler) buffer() *[]byte {
+	if bp, ok := h.bufs.Get().(*[]byte); ok {
+		return bp
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (h *Handler) release(bp *[]byte) {
+	// A page of wide rows may grow a buffer; keeping huge ones would pin
+	// that memory for the life of the process.
+	if cap(*bp) <= 1<<20 {
+		h.bufs.Put(bp)
+	}
+}

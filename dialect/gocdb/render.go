@@ -1,0 +1,212 @@
+package gocdb
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"folio/engine"
+	"folio/wire"
+)
+
+// GOCDB builds its documents with PHP's DOMDocument and formatOutput: the
+// declaration, two-space indentation, and a final newline. The renderer
+// writes the same bytes by hand; reflection per row would dominate a page.
+
+const xmlDecl = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+
+// formattedLayout is PHP's 'Y-m-d H:i', GOCDB's FORMATED_* dates.
+const formattedLayout = "2006-01-02 15:04"
+
+// rowIndexes returns, for each attribute and element of md, the index of
+// its field in columns.
+func (md *method) rowIndexes(columns []*engine.Field) (attrs, elems []int) {
+	find := func(cols []column) []int {
+		out := make([]int, len(cols))
+		for i, c := range cols {
+			out[i] = slices.Index(columns, c.field)
+		}
+		return out
+	}
+	return find(md.attrs), find(md.elems)
+}
+
+// appendRow appends one row element.
+func (md *method) appendRow(b []byte, row engine.Row, attrs, elems []int) []byte {
+	b = append(b, md.open...)
+	for i, c := range md.attrs {
+		b = append(b, c.open...)
+		b = appendValue(b, row[attrs[i]], c.text)
+		b = append(b, c.close...)
+	}
+	start := len(b)
+	b = append(b, ">\n"...)
+	for i, c := range md.elems {
+		v := row[elems[i]]
+		// GOCDB's addIfNotEmpty leaves out empty values.
+		if s, ok := v.(string); v == nil || ok && s == "" {
+			continue
+		}
+		b = append(b, c.open...)
+		b = appendValue(b, v, c.text)
+		b = append(b, c.close...)
+	}
+	if len(b) == start+2 {
+		return append(b[:start], "/>\n"...)
+	}
+	return append(b, md.close...)
+}
+
+// appendValue appends a value as GOCDB writes it, escaped for XML: times
+// as Unix seconds, or as "2006-01-02 15:04" under FORMATED_ names.
+func appendValue(b []byte, v engine.Value, text bool) []byte {
+	switch x := v.(type) {
+	case nil:
+		return b
+	case string:
+		return wire.AppendXML(b, x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'g', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case time.Time:
+		if text {
+			return x.UTC().AppendFormat(b, formattedLayout)
+		}
+		return strconv.AppendInt(b, x.Unix(), 10)
+	case []byte:
+		return base64.RawURLEncoding.AppendEncode(b, x)
+	case json.RawMessage:
+		return wire.AppendXML(b, string(x))
+	}
+	return wire.AppendXML(b, engine.FormatValue(v))
+}
+
+// appendPage writes a paged document: <meta> with its links and counts,
+// then the rows.
+func (h *Handler) appendPage(b []byte, r *http.Request, req *request, p *engine.Page) []byte {
+	// The cursors GOCDB's links carry: the first and last id of a page;
+	// past the end of a forward walk, the cursor + 1 (so that prev includes
+	// the last row seen); before the start of a backward walk, the cursor
+	// - 1 (at least 0).
+	var first, last int64
+	hasFirst, hasLast := false, false
+	if len(p.Rows) > 0 {
+		k := slices.Index(p.Columns, req.md.key)
+		first, last = p.Rows[0][k].(int64), p.Rows[len(p.Rows)-1][k].(int64)
+		hasFirst, hasLast = true, true
+	} else if req.before {
+		last, hasLast = max(req.cursor-1, 0), true
+	} else {
+		first, hasFirst = req.cursor+1, true
+	}
+
+	base := appendBase(nil, r)
+	b = append(b, xmlDecl...)
+	b = append(b, "<results>\n  <meta>\n"...)
+	b = appendLink(b, "self", base, []byte(r.URL.RawQuery))
+	// GOCDB edits one copy of the query for all three links, in this order.
+	ps := slices.Clone(req.params)
+	var q []byte
+	if hasLast {
+		ps = ps.del(paramPrev).set(paramNext, formatCursor(last))
+		q = ps.appendEncoded(q[:0])
+		b = appendLink(b, "next", base, q)
+	}
+	if hasFirst {
+		ps = ps.del(paramNext).set(paramPrev, formatCursor(first))
+		q = ps.appendEncoded(q[:0])
+		b = appendLink(b, "prev", base, q)
+	}
+	ps = ps.del(paramPrev).del(paramNext).set(paramNext, "0")
+	b = appendLink(b, "start", base, ps.appendEncoded(q[:0]))
+	b = append(b, "    <count>"...)
+	b = strconv.AppendInt(b, int64(len(p.Rows)), 10)
+	b = append(b, "</count>\n    <max_page_size>"...)
+	b = strconv.AppendInt(b, int64(req.md.pageSize), 10)
+	b = append(b, "</max_page_size>\n  </meta>\n"...)
+
+	attrs, elems := req.md.rowIndexes(p.Columns)
+	for _, row := range p.Rows {
+		b = req.md.appendRow(b, row, attrs, elems)
+	}
+	return append(b, "</results>\n"...)
+}
+
+// formatCursor writes a cursor; past the largest int64 id it still counts
+// up rather than wrap.
+func formatCursor(n int64) string {
+	if n < 0 {
+		return strconv.FormatUint(uint64(n), 10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func appendLink(b []byte, rel string, base, query []byte) []byte {
+	b = append(b, `    <link rel="`...)
+	b = append(b, rel...)
+	b = append(b, `" href="`...)
+	b = wire.AppendXML(b, string(base))
+	b = wire.AppendXML(b, string(query))
+	return append(b, "\"/>\n"...)
+}
+
+// appendBase appends the absolute URL of the request's path and the '?'
+// before the query, as GOCDB prefixes its server_base_url.
+func appendBase(b []byte, r *http.Request) []byte {
+	if r.TLS != nil {
+		b = append(b, "https://"...)
+	} else {
+		b = append(b, "http://"...)
+	}
+	b = append(b, r.Host...)
+	b = append(b, r.URL.EscapedPath()...)
+	return append(b, '?')
+}
+
+// stream writes the whole result of an unpaged request as rows arrive, in
+// constant memory: no <meta>, chunked transfer.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *request) {
+	md := req.md
+	s := wire.NewStream(w, ContentType)
+	var attrs, elems []int
+	rows := 0
+	start := func(columns []*engine.Field, _ []int) error {
+		attrs, elems = md.rowIndexes(columns)
+		s.Buf = append(s.Buf, xmlDecl...)
+		return nil
+	}
+	emit := func(row engine.Row) error {
+		if rows == 0 {
+			s.Buf = append(s.Buf, "<results>\n"...)
+		}
+		rows++
+		s.Buf = md.appendRow(s.Buf, row, attrs, elems)
+		return s.Row()
+	}
+	err := h.e.Stream(r.Context(), md.c, req.query, engine.Window{}, start, emit)
+	if err != nil {
+		if s.Written() == 0 {
+			// Nothing has reached the client: the answer can still be an error.
+			s.Buf = s.Buf[:0]
+			h.writeError(w, r, err, 0)
+			return
+		}
+		// The status line is gone; a cut-off document tells the client.
+		if r.Context().Err() == nil {
+			h.log.WarnContext(r.Context(), "gocdb stream stopped", "path", r.URL.Path, "rows", rows, "err", err)
+		}
+		return
+	}
+	if rows == 0 {
+		s.Buf = append(s.Buf, "<results/>\n"...)
+	} else {
+		s.Buf = append(s.Buf, "</results>\n"...)
+	}
+	s.Flush()
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"folio/config"
+	"folio/demo"
+	"folio/engine"
+	"folio/source/sqlite"
+)
+
+// TestDemoMounts serves a small demo database with the demo configuration,
+// as `folio serve` does, and asks every mounted dialect for a page: the
+// wiring from config/demo.yaml to the dialects must hold.
+func TestDemoMounts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo.sqlite")
+	if err := sqlite.Load(ctx, path, demo.Tables(2000, demo.DefaultSeed), nil); err != nil {
+		t.Fatal(err)
+	}
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	found, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Demo()
+	cols, err := config.Apply(found, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := engine.NewSigner([]byte("demo-mounts-secret-0123456789"))
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := newLogger()
+	srv, err := New(Options{Engine: e, Mounts: cfg.MountList(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	for _, c := range []struct {
+		method, path, body, contentType, contains string
+	}{
+		{"GET", "/v1", "", "application/json", `"entries"`},
+		{"GET", "/v1/entries?limit=5&sort=-upload_create_time", "", "application/json", `"next_cursor"`},
+		{"POST", "/api/v1/entries/query", `{"query":{"results.material.elements":{"all":["O"]}},"pagination":{"page_size":5,"order_by":"upload_create_time","order":"desc"}}`, "application/json", `"next_page_after_value"`},
+		{"GET", "/api/v1/entries?page_size=5", "", "application/json", `"next_page_url"`},
+		{"GET", "/v2/database/42/profiles?start=0&limit=1000", "", "application/json", `"total":1700`},
+		{"GET", "/stream/v2/database/42/profiles?limit=1700", "", "application/json", `"count":1700`},
+		{"GET", "/dois?page[size]=5", "", "application/vnd.api+json", `"totalPages"`},
+		{"GET", "/dois?page[cursor]=1&page[size]=5", "", "application/vnd.api+json", `page%5Bcursor%5D=`},
+		{"GET", "/gocdbpi/public/?method=get_downtime&next_cursor=0", "", "xml", `<max_page_size>100</max_page_size>`},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader(c.body))
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: status %d: %.300s", c.method, c.path, resp.StatusCode, b)
+			continue
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, c.contentType) {
+			t.Errorf("%s %s: content type %q, want %q", c.method, c.path, ct, c.contentType)
+		}
+		if !strings.Contains(string(b), c.contains) {
+			t.Errorf("%s %s: body lacks %s: %.300s", c.method, c.path, c.contains, b)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,36 +20,7 @@ import (
 // as `folio serve` does, and asks every mounted dialect for a page: the
 // wiring from config/demo.yaml to the dialects must hold.
 func TestDemoMounts(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "demo.sqlite")
-	if err := sqlite.Load(ctx, path, demo.Tables(2000, demo.DefaultSeed), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	found, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Demo()
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := engine.NewSigner([]byte("demo-mounts-secret-0123456789"))
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, _ := newLogger()
-	srv, err := New(Options{Engine: e, Mounts: cfg.MountList(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := demoServer(t, config.Demo())
 	defer ts.Close()
 
 	for _, c := range []struct {
@@ -83,6 +55,75 @@ func TestDemoMounts(t *testing.T) {
 		}
 		if !strings.Contains(string(b), c.contains) {
 			t.Errorf("%s %s: body lacks %s: %.300s", c.method, c.path, c.contains, b)
+		}
+	}
+}
+
+// demoServer serves a small demo database with cfg, as `folio serve` does.
+func demoServer(t *testing.T, cfg *config.Config) *httptest.Server {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo.sqlite")
+	if err := sqlite.Load(ctx, path, demo.Tables(2000, demo.DefaultSeed), nil); err != nil {
+		t.Fatal(err)
+	}
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	found, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := config.Apply(found, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := engine.NewSigner([]byte("demo-mounts-secret-0123456789"))
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := newLogger()
+	srv, err := New(Options{Engine: e, Mounts: cfg.MountList(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httptest.NewServer(srv.Handler())
+}
+
+// TestREADMEMounts holds the README's example of mounting every dialect to
+// what folio accepts: the block must parse, apply and serve.
+func TestREADMEMounts(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Dialects")
+	if !ok {
+		t.Fatal("README has no Dialects section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the Dialects section has no yaml block")
+	}
+	cfg, err := config.Parse([]byte(block), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := demoServer(t, cfg)
+	defer ts.Close()
+	for _, path := range []string{"/v1/entries", "/api/v1/entries", "/v2/database/42/profiles", "/stream/v2/database/42/profiles", "/dois", "/gocdbpi/public/?method=get_downtime&next_cursor=0"} {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d", path, resp.StatusCode)
 		}
 	}
 }

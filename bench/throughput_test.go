@@ -35,12 +35,7 @@ func BenchmarkThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal("wrk is needed: apt-get install -y wrk")
 	}
-	secs := 10
-	if s := os.Getenv("FOLIO_BENCH_SECONDS"); s != "" {
-		if secs, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	secs := benchSeconds(b)
 	path := demoDB(b)
 	st := newStack(b, path)
 	cached := listen(b, st.srv.Handler())
@@ -104,6 +99,11 @@ var requestsPerSec = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 // runWrk loads base with 32 connections on 2 threads for secs seconds,
 // picking paths at random, and returns the requests per second.
 func runWrk(tb testing.TB, wrk, dir, base string, paths []string, secs int) float64 {
+	return runWrkRequest(tb, wrk, dir, base, "GET", paths, "", secs)
+}
+
+// runWrkRequest is runWrk for any method, with body sent as JSON when set.
+func runWrkRequest(tb testing.TB, wrk, dir, base, method string, paths []string, body string, secs int) float64 {
 	tb.Helper()
 	list := filepath.Join(dir, "paths.txt")
 	if err := os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
@@ -113,11 +113,14 @@ func runWrk(tb testing.TB, wrk, dir, base string, paths []string, secs int) floa
 	lua := fmt.Sprintf(`
 local paths = {}
 for line in io.lines(%q) do paths[#paths + 1] = line end
+local body = %q
+local headers = {}
+if body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
 local errors = 0
-request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+request = function() return wrk.format(%q, paths[math.random(#paths)], headers, body) end
 response = function(status) if status ~= 200 then errors = errors + 1 end end
 done = function() if errors > 0 then io.write("non-200 responses: " .. errors .. "\n") end end
-`, list)
+`, list, body, method)
 	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -134,4 +137,17 @@ done = function() if errors > 0 then io.write("non-200 responses: " .. errors ..
 	}
 	f, _ := strconv.ParseFloat(string(m[1]), 64)
 	return f
+}
+
+// benchSeconds is how long each wrk run lasts: FOLIO_BENCH_SECONDS, default 10.
+func benchSeconds(tb testing.TB) int {
+	s := os.Getenv("FOLIO_BENCH_SECONDS")
+	if s == "" {
+		return 10
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		tb.Fatalf("FOLIO_BENCH_SECONDS=%q: want a whole number of seconds", s)
+	}
+	return n
 }

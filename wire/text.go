@@ -58,9 +58,21 @@ func AppendCSV(b []byte, v engine.Value) []byte {
 // Characters XML 1.0 cannot carry (most control characters, invalid UTF-8)
 // become U+FFFD.
 func AppendXML(b []byte, s string) []byte {
+	// Plain runs are copied whole; only the rare special byte is looked at.
+	start := 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '<' && c != '>' && c != '&' && c != '"' && c != '\'' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
 		i += size
+		start = i
 		switch {
 		case r == '<':
 			b = append(b, "&lt;"...)
@@ -79,8 +91,8 @@ func AppendXML(b []byte, s string) []byte {
 		case r == utf8.RuneError && size == 1, r < 0x20, r == 0xFFFE, r == 0xFFFF:
 			b = append(b, "\uFFFD"...)
 		default:
-			b = utf8.AppendRune(b, r)
+			b = append(b, s[i-size:i]...)
 		}
 	}
-	return b
+	return append(b, s[start:]...)
 }

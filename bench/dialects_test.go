@@ -28,6 +28,9 @@ func BenchmarkDialects(b *testing.B) {
 		{"gocdb", "/v1/downtimes?limit=100&sort=id", "GET", "/gocdbpi/public/?method=get_downtime&next_cursor=0", ""},
 	} {
 		b.Run(d.name, func(b *testing.B) {
+			// Warm both: caches, statement caches and the exact totals.
+			runWrk(b, wrk, dir, base, []string{d.native}, 1)
+			runWrkRequest(b, wrk, dir, base, d.method, []string{d.path}, d.body, 1)
 			for range b.N {
 				n := runWrk(b, wrk, dir, base, []string{d.native}, secs)
 				p := runWrkRequest(b, wrk, dir, base, d.method, []string{d.path}, d.body, secs)

@@ -1,5 +1,7 @@
 package engine
 
+import "slices"
+
 // Plan is everything a Source needs to produce rows: which table, which
 // columns, which rows and in which order. The engine builds it; sources turn
 // it into SQL with bound parameters. Every field in it was checked against
@@ -32,6 +34,20 @@ type Atom struct {
 type Predicate struct {
 	Bound []Atom
 	Or    [][]Atom
+	// Tuple, when set, is the same predicate as a row-value comparison,
+	// (a, b, ...) > (x, y, ...) ascending or < descending. It is set only
+	// where that is exact: every field NOT NULL and one direction. A source
+	// may render it instead, so that the database seeks an index on
+	// (a, b, ...) straight to the boundary rather than scanning the rows
+	// that tie on the leading field.
+	Tuple *Tuple
+}
+
+// Tuple is a row-value comparison against a boundary.
+type Tuple struct {
+	Fields []*Field
+	Values []Value
+	Desc   bool // (fields) < (values); else (fields) > (values)
 }
 
 // After builds the predicate "sorts strictly after values" for order, with
@@ -65,6 +81,13 @@ func After(order []OrderKey, values []Value) *Predicate {
 		} else {
 			prefix = append(prefix, Atom{Field: o.Field, Op: OpEq, Value: b})
 		}
+	}
+	if tupleExact(order, values) {
+		t := &Tuple{Desc: order[0].Desc, Values: values}
+		for _, o := range order {
+			t.Fields = append(t.Fields, o.Field)
+		}
+		p.Tuple = t
 	}
 	if len(order) > 0 {
 		o, b := order[0], values[0]
@@ -145,4 +168,30 @@ func reverse(order []OrderKey) []OrderKey {
 		out[i] = OrderKey{Field: o.Field, Desc: !o.Desc}
 	}
 	return out
+}
+
+// tupleExact reports whether a row-value comparison equals the keyset
+// predicate: no NULLs can occur and every term runs the same way.
+func tupleExact(order []OrderKey, values []Value) bool {
+	if len(order) < 2 {
+		return false // a single field is a plain comparison already
+	}
+	for i, o := range order {
+		if o.Field.Nullable || values[i] == nil || o.Desc != order[0].Desc {
+			return false
+		}
+	}
+	return true
+}
+
+// Matches evaluates the row-value comparison in Go, for tests.
+func (t *Tuple) Matches(cols []*Field, row Row) bool {
+	for i, f := range t.Fields {
+		c := Compare(row[slices.Index(cols, f)], t.Values[i])
+		if c == 0 {
+			continue
+		}
+		return c > 0 != t.Desc
+	}
+	return false
 }

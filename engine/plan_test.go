@@ -31,6 +31,7 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		{Name: "b", Type: TypeFloat, Nullable: true},
 		{Name: "c", Type: TypeText},
 		{Name: "d", Type: TypeBool, Nullable: true},
+		{Name: "e", Type: TypeInt},
 	}
 	val := func(f *Field) Value {
 		if f.Nullable && rng.IntN(4) == 0 {
@@ -65,6 +66,9 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		want := compareRows(order, fields, row, bound) > 0
 		if got := p.Matches(fields, row); got != want {
 			t.Fatalf("order %v boundary %v row %v: predicate says %v, oracle %v", order, bv, row, got, want)
+		}
+		if p.Tuple != nil && p.Tuple.Matches(fields, row) != want {
+			t.Fatalf("order %v boundary %v row %v: tuple says %v, oracle %v", order, bv, row, !want, want)
 		}
 		if want {
 			// Bound must never exclude a row the disjunction admits.

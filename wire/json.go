@@ -77,11 +77,9 @@ func AppendJSON(b []byte, v engine.Value) []byte {
 	return AppendString(b, engine.FormatValue(v))
 }
 
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// U+2028 and U+2029 are escaped so that the output is also valid JavaScript.
 const hex = "0123456789abcdef"
 
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
 // U+2028 and U+2029 are escaped so that the output is also valid JavaScript.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')

@@ -24,6 +24,12 @@ const streamChunk = 32 << 10
 // streamInterval bounds how long a slow query's rows wait in the buffer.
 const streamInterval = 200 * time.Millisecond
 
+// streamWriteTimeout bounds each write of a stream to the connection. A
+// server's WriteTimeout bounds a whole response, which would cut off any
+// export that takes longer; a deadline per write still drops a client
+// that stops reading.
+const streamWriteTimeout = time.Minute
+
 // NewStream starts a streamed response with the given content type.
 func NewStream(w http.ResponseWriter, contentType string) *Stream {
 	h := w.Header()
@@ -52,6 +58,9 @@ func (s *Stream) Flush() error {
 	if s.err != nil {
 		return s.err
 	}
+	// Not every ResponseWriter supports deadlines (httptest's does not);
+	// without one, the server's own timeout applies.
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if len(s.Buf) > 0 {
 		n, err := s.w.Write(s.Buf)
 		s.written += int64(n)

@@ -2,9 +2,12 @@
 //
 //	folio serve [--db PATH] [--config FILE] [--addr 127.0.0.1:8080] [--secret S]
 //	folio demo --db PATH [--rows N] [--seed S]
+//	folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
+//	             [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
 //
-// With no --db, serve publishes the demo database, building it on first run
-// at $XDG_DATA_HOME/folio/demo.sqlite (~/.local/share/folio/demo.sqlite).
+// With no --db, serve and export use the demo database, building it on
+// first run at $XDG_DATA_HOME/folio/demo.sqlite
+// (~/.local/share/folio/demo.sqlite).
 package main
 
 import (
@@ -12,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -31,6 +35,8 @@ import (
 const usage = `usage:
   folio serve [--db PATH] [--config FILE] [--addr 127.0.0.1:8080] [--secret S]
   folio demo --db PATH [--rows N] [--seed S]
+  folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
+               [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
 `
 
 func main() {
@@ -46,6 +52,8 @@ func main() {
 		err = serve(ctx, os.Args[2:])
 	case "demo":
 		err = demoCmd(ctx, os.Args[2:])
+	case "export":
+		err = exportCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -67,29 +75,15 @@ func serve(ctx context.Context, args []string) error {
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside the database)")
 	fs.Parse(args)
 
-	isDemo := *db == ""
-	var cfg *config.Config
-	if isDemo {
-		path, err := demoPath()
-		if err != nil {
-			return err
-		}
-		*db = path
-		if err := ensureDemo(ctx, path); err != nil {
-			return err
-		}
-		cfg = config.Demo()
+	p, err := open(ctx, *db, *cfgPath, os.Stdout)
+	if err != nil {
+		return err
 	}
-	if *cfgPath != "" {
-		var err error
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			return err
-		}
-	}
+	defer p.src.Close()
 	if *sec == "" {
 		*sec = os.Getenv("FOLIO_SECRET")
 	}
-	key, err := secret.Load(*sec, secret.FilePath(*db))
+	key, err := secret.Load(*sec, secret.FilePath(p.db))
 	if err != nil {
 		return err
 	}
@@ -97,26 +91,12 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	src, err := sqlite.Open(ctx, *db, sqlite.Options{})
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	found, err := src.Collections(ctx)
-	if err != nil {
-		return err
-	}
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		return err
-	}
-	e, err := engine.New(src, signer, cols)
+	e, err := engine.New(p.src, signer, p.cols)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log})
+	srv, err := server.New(server.Options{Engine: e, Mounts: p.cfg.MountList(), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -124,14 +104,62 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	base := "http://" + ln.Addr().String() + cfg.NativeMount().Path
-	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", *db, ln.Addr(), base)
-	if isDemo {
+	base := "http://" + ln.Addr().String() + p.cfg.NativeMount().Path
+	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", p.db, ln.Addr(), base)
+	if p.demo {
 		fmt.Printf("  curl '%s/entries?limit=5&sort=-upload_create_time'\n", base)
-	} else if len(cols) > 0 {
+	} else if len(p.cols) > 0 {
 		fmt.Printf("  curl '%s/%s?limit=5'\n", base, e.Collections()[0].Name)
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// published is a database opened for publishing: its source and the
+// collections the configuration makes of its tables.
+type published struct {
+	db   string // the database file
+	demo bool   // the demo database, with the demo configuration
+	cfg  *config.Config
+	src  *sqlite.Source
+	cols []*engine.Collection
+}
+
+// open opens db with the configuration file cfgPath (none: every table
+// with defaults), or with no db the demo database with its configuration,
+// building it first if need be and telling msgs so.
+func open(ctx context.Context, db, cfgPath string, msgs io.Writer) (*published, error) {
+	p := &published{db: db, demo: db == ""}
+	if p.demo {
+		path, err := demoPath()
+		if err != nil {
+			return nil, err
+		}
+		p.db = path
+		if err := ensureDemo(ctx, path, msgs); err != nil {
+			return nil, err
+		}
+		p.cfg = config.Demo()
+	}
+	if cfgPath != "" {
+		var err error
+		if p.cfg, err = config.Load(cfgPath); err != nil {
+			return nil, err
+		}
+	}
+	src, err := sqlite.Open(ctx, p.db, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	found, err := src.Collections(ctx)
+	if err == nil {
+		p.cols, err = config.Apply(found, p.cfg)
+	}
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	p.src = src
+	return p, nil
 }
 
 func demoCmd(ctx context.Context, args []string) error {
@@ -147,7 +175,7 @@ func demoCmd(ctx context.Context, args []string) error {
 	if _, err := os.Stat(*db); err == nil {
 		return fmt.Errorf("demo: %s exists; remove it first", *db)
 	}
-	return build(ctx, *db, *rows, *seed)
+	return build(ctx, *db, *rows, *seed, os.Stdout)
 }
 
 // demoPath is where serve keeps the demo database.
@@ -163,28 +191,29 @@ func demoPath() (string, error) {
 	return filepath.Join(dir, "folio", "demo.sqlite"), nil
 }
 
-// ensureDemo builds the default demo database unless it exists.
-func ensureDemo(ctx context.Context, path string) error {
+// ensureDemo builds the default demo database unless it exists, telling
+// msgs what it does.
+func ensureDemo(ctx context.Context, path string, msgs io.Writer) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the demo database's directory: %w", err)
 	}
-	fmt.Printf("building the demo database at %s (first run only)\n", path)
-	return build(ctx, path, demo.DefaultRows, demo.DefaultSeed)
+	fmt.Fprintf(msgs, "building the demo database at %s (first run only)\n", path)
+	return build(ctx, path, demo.DefaultRows, demo.DefaultSeed, msgs)
 }
 
 // build writes the demo tables to a temporary file and renames it into
 // place, so that an interrupted build never leaves a partial database that
-// later runs would reuse.
-func build(ctx context.Context, path string, rows int, seed int64) error {
+// later runs would reuse. Progress goes to msgs.
+func build(ctx context.Context, path string, rows int, seed int64, msgs io.Writer) error {
 	tmp := path + ".building"
 	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
 		os.Remove(p)
 	}
 	start := time.Now()
-	report, done := progress()
+	report, done := progress(msgs)
 	err := sqlite.Load(ctx, tmp, demo.Tables(rows, seed), report)
 	done()
 	if err != nil {
@@ -194,17 +223,17 @@ func build(ctx context.Context, path string, rows int, seed int64) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("build demo database: %w", err)
 	}
-	fmt.Printf("built %s in %s\n", path, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(msgs, "built %s in %s\n", path, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
 // progress prints one line per table, rewritten in place as it fills;
 // done ends the last line.
-func progress() (report func(table string, done, total int), done func()) {
+func progress(w io.Writer) (report func(table string, done, total int), done func()) {
 	cur, last := "", -1
 	end := func() {
 		if cur != "" {
-			fmt.Println()
+			fmt.Fprintln(w)
 			cur = ""
 		}
 	}
@@ -222,9 +251,9 @@ func progress() (report func(table string, done, total int), done func()) {
 		}
 		last = pct
 		if pct < 0 {
-			fmt.Printf("\r  %-10s %d rows", table, n)
+			fmt.Fprintf(w, "\r  %-10s %d rows", table, n)
 		} else {
-			fmt.Printf("\r  %-10s %3d%% (%d rows)", table, pct, n)
+			fmt.Fprintf(w, "\r  %-10s %3d%% (%d rows)", table, pct, n)
 		}
 	}
 	return report, end

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"folio/engine"
+	"folio/wire"
 )
 
 // codeInternal labels failures that are folio's fault, never the client's.
@@ -39,13 +40,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	b := append([]byte(nil), `{"error":{"status":`...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `,"code":`...)
-	b = appendString(b, string(e.Code))
+	b = wire.AppendString(b, string(e.Code))
 	if e.Parameter != "" {
 		b = append(b, `,"parameter":`...)
-		b = appendString(b, e.Parameter)
+		b = wire.AppendString(b, e.Parameter)
 	}
 	b = append(b, `,"message":`...)
-	b = appendString(b, e.Message)
+	b = wire.AppendString(b, e.Message)
 	b = append(b, "}}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))

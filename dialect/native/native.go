@@ -1,7 +1,9 @@
 // Package native is folio's own HTTP API: GET {path} lists the collections,
 // GET {path}/{collection} pages through one with filters, sort, projection,
-// signed cursors or offsets and optional totals, and
-// GET {path}/{collection}/{key} returns one record. It maps request
+// signed cursors or offsets and optional totals,
+// GET {path}/{collection}/{key} returns one record, and
+// GET {path}/{collection}.ndjson, .csv and .json stream the whole filtered,
+// sorted, projected result (see package export). It maps request
 // parameters onto the engine and renders the engine's pages; it holds no
 // paging logic of its own.
 package native
@@ -17,6 +19,7 @@ import (
 	"sync"
 
 	"folio/engine"
+	"folio/wire"
 )
 
 // Options configure a Handler.
@@ -103,8 +106,13 @@ func malformed(raw string, err error) error {
 	return engine.Invalidf("", "the query string is malformed: %v", err)
 }
 
-// servePage answers GET {path}/{collection}.
+// servePage answers GET {path}/{collection}, and the exports
+// GET {path}/{collection}.{ndjson,csv,json}.
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
+	if c, f, ok := h.exportTarget(r.PathValue("collection")); ok {
+		h.serveExport(w, r, c, f)
+		return
+	}
 	c, q, ok := h.target(w, r)
 	if !ok {
 		return
@@ -116,12 +124,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := h.e.Page(r.Context(), c, req.query, req.window, req.total)
 	if err != nil {
-		if e, ok := engine.AsError(err); ok && e.Parameter != "" {
-			if name := req.filterParams[e.Parameter]; name != "" {
-				err = engine.WithParameter(err, name)
-			}
-		}
-		h.writeError(w, r, err, 0)
+		h.writeError(w, r, req.paramError(err), 0)
 		return
 	}
 	ls := pageLinks(r, h.base(r), q, p)
@@ -134,7 +137,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendRow(b, row, keys, idx)
+		b = wire.AppendObject(b, row, keys, idx)
 	}
 	b = append(b, `],"page":{"limit":`...)
 	b = strconv.AppendInt(b, int64(p.Limit), 10)
@@ -144,24 +147,24 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		b = append(b, `,"total":`...)
 		b = strconv.AppendInt(b, p.Total.Count, 10)
 		b = append(b, `,"total_relation":`...)
-		b = appendString(b, p.Total.Relation())
+		b = wire.AppendString(b, p.Total.Relation())
 	}
 	if p.Keyset && p.HasNext {
 		b = append(b, `,"next_cursor":`...)
-		b = appendString(b, p.Next)
+		b = wire.AppendString(b, p.Next)
 	}
 	if p.Keyset && p.HasPrev {
 		b = append(b, `,"prev_cursor":`...)
-		b = appendString(b, p.Prev)
+		b = wire.AppendString(b, p.Prev)
 	}
 	b = append(b, `},"links":{`...)
 	for i, l := range ls {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, l.rel)
+		b = wire.AppendString(b, l.rel)
 		b = append(b, ':')
-		b = appendString(b, l.url)
+		b = wire.AppendString(b, l.url)
 	}
 	b = append(b, "}}\n"...)
 	*bp = b
@@ -200,7 +203,7 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	bp := h.buffer()
 	defer h.release(bp)
 	b := append((*bp)[:0], `{"data":`...)
-	b = appendRow(b, p.Rows[0], fieldKeys(p), p.Fields)
+	b = wire.AppendObject(b, p.Rows[0], fieldKeys(p), p.Fields)
 	b = append(b, "}\n"...)
 	*bp = b
 	w.Header().Set("Content-Type", "application/json")

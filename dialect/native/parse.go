@@ -43,37 +43,9 @@ type request struct {
 // on a filterable field is an error: silently ignoring a misspelt filter
 // would return the wrong rows.
 func parseList(c *engine.Collection, q url.Values) (*request, error) {
-	r := &request{filterParams: map[string]string{}}
-	// Sorted, so that of several bad parameters the same one is reported every time.
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		vs := q[name]
-		if reserved(name) {
-			if len(vs) > 1 {
-				return nil, engine.Invalidf(name, "given %d times; give it once", len(vs))
-			}
-			continue
-		}
-		field, op, err := filterName(c, name)
-		if err != nil {
-			return nil, err
-		}
-		if prev, ok := r.filterParams[field]; ok && prev != name {
-			r.filterParams[field] = "" // ambiguous: errors keep the field name
-		} else {
-			r.filterParams[field] = name
-		}
-		for _, v := range vs {
-			f := engine.Filter{Field: field, Op: op}
-			switch op {
-			case engine.OpIn, engine.OpAll, engine.OpAny, engine.OpNone:
-				for _, s := range strings.Split(v, ",") {
-					f.Values = append(f.Values, s)
-				}
-			default:
-				f.Values = []engine.Value{v}
-			}
-			r.query.Filters = append(r.query.Filters, f)
-		}
+	r, err := parseFilters(c, q)
+	if err != nil {
+		return nil, err
 	}
 	if s := q.Get(paramLimit); q.Has(paramLimit) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -85,18 +57,8 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		}
 		r.window.Limit = n
 	}
-	if q.Has(paramSort) {
-		r.query.Sort = engine.ParseSort(q.Get(paramSort))
-		if len(r.query.Sort) == 0 {
-			return nil, engine.Invalidf(paramSort, "is empty; name fields like sort=-created,id or leave it out")
-		}
-	}
-	if q.Has(paramFields) {
-		fields, err := parseFields(q)
-		if err != nil {
-			return nil, err
-		}
-		r.query.Fields = fields
+	if err := parseSortFields(q, r); err != nil {
+		return nil, err
 	}
 	if q.Has(paramCursor) {
 		r.window.Cursor = q.Get(paramCursor)
@@ -138,6 +100,121 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		r.total = m
 	}
 	return r, nil
+}
+
+// parseExport parses the parameters of an export: the filters, sort and
+// fields of a list request, and limit as the most rows to write (any
+// number: an export buffers nothing). cursor, offset and total are refused
+// by name rather than ignored: an export is the whole result, and a
+// client that sends them expects something else.
+func parseExport(c *engine.Collection, q url.Values) (*request, error) {
+	r, err := parseFilters(c, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{paramCursor, paramOffset, paramTotal} {
+		if q.Has(name) {
+			return nil, engine.Invalidf(name, "an export streams the whole result and takes no %s; narrow it with filters, or cap it with limit", name)
+		}
+	}
+	if s := q.Get(paramLimit); q.Has(paramLimit) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, engine.Invalidf(paramLimit, "must be a whole number of 1 or more (the most rows to export), got %q", s)
+		}
+		r.window.Limit = n
+	}
+	if err := parseSortFields(q, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseQuery parses the native API's filter, sort and fields parameters
+// (name[op]=value, sort=-a,b, fields=a,b) into a query of c, as folio
+// export reads them from its flags. The paging parameters limit, cursor,
+// offset and total are refused: a query says which rows, not which slice.
+func ParseQuery(c *engine.Collection, q url.Values) (engine.Query, error) {
+	r, err := parseFilters(c, q)
+	if err != nil {
+		return engine.Query{}, err
+	}
+	for _, name := range []string{paramLimit, paramCursor, paramOffset, paramTotal} {
+		if q.Has(name) {
+			return engine.Query{}, engine.Invalidf(name, "a query takes filters, sort and fields only, not %s", name)
+		}
+	}
+	if err := parseSortFields(q, r); err != nil {
+		return engine.Query{}, err
+	}
+	return r.query, nil
+}
+
+// parseFilters reads every parameter that is not reserved as a filter, and
+// checks that no reserved parameter is given twice.
+func parseFilters(c *engine.Collection, q url.Values) (*request, error) {
+	r := &request{filterParams: map[string]string{}}
+	// Sorted, so that of several bad parameters the same one is reported every time.
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		vs := q[name]
+		if reserved(name) {
+			if len(vs) > 1 {
+				return nil, engine.Invalidf(name, "given %d times; give it once", len(vs))
+			}
+			continue
+		}
+		field, op, err := filterName(c, name)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := r.filterParams[field]; ok && prev != name {
+			r.filterParams[field] = "" // ambiguous: errors keep the field name
+		} else {
+			r.filterParams[field] = name
+		}
+		for _, v := range vs {
+			f := engine.Filter{Field: field, Op: op}
+			switch op {
+			case engine.OpIn, engine.OpAll, engine.OpAny, engine.OpNone:
+				for _, s := range strings.Split(v, ",") {
+					f.Values = append(f.Values, s)
+				}
+			default:
+				f.Values = []engine.Value{v}
+			}
+			r.query.Filters = append(r.query.Filters, f)
+		}
+	}
+	return r, nil
+}
+
+// parseSortFields reads the sort and fields parameters into r.
+func parseSortFields(q url.Values, r *request) error {
+	if q.Has(paramSort) {
+		r.query.Sort = engine.ParseSort(q.Get(paramSort))
+		if len(r.query.Sort) == 0 {
+			return engine.Invalidf(paramSort, "is empty; name fields like sort=-created,id or leave it out")
+		}
+	}
+	if q.Has(paramFields) {
+		fields, err := parseFields(q)
+		if err != nil {
+			return err
+		}
+		r.query.Fields = fields
+	}
+	return nil
+}
+
+// paramError renames the field an engine error names to the filter
+// parameter the client wrote, when exactly one parameter filters it.
+func (r *request) paramError(err error) error {
+	if e, ok := engine.AsError(err); ok && e.Parameter != "" {
+		if name := r.filterParams[e.Parameter]; name != "" {
+			return engine.WithParameter(err, name)
+		}
+	}
+	return err
 }
 
 // parseFields parses the fields parameter "a,b", given once and naming at

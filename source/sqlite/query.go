@@ -11,10 +11,15 @@ import (
 
 // Query runs plan as one SQL statement and calls emit for every row as the
 // database produces it, reusing one Row. Cancelling ctx interrupts SQLite.
+// A long result (no limit, or more than pipelineMin rows) is read by a
+// second goroutine; see pipeline.
 func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
 	query, args, layouts, err := s.selectSQL(ctx, plan)
 	if err != nil {
 		return err
+	}
+	if plan.Limit == 0 || plan.Limit > pipelineMin {
+		return s.pipeline(ctx, plan, query, args, layouts, emit)
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -27,14 +32,13 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		dest[i] = &raw[i]
 	}
 	row := make(engine.Row, len(plan.Columns))
+	dec := newRowDecoder(plan.Columns, layouts)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 		}
-		for i, f := range plan.Columns {
-			if row[i], err = decode(raw[i], f.Type, layouts[i]); err != nil {
-				return fmt.Errorf("query %s: column %s: %w", plan.Collection.Table, f.Column, err)
-			}
+		if err := dec.decode(row, raw); err != nil {
+			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 		}
 		if err := emit(row); err != nil {
 			return err

@@ -178,6 +178,46 @@ func (l timeLayout) arg(t time.Time) (v any, exact bool) {
 	return s, err == nil && back.Equal(t)
 }
 
+// rowDecoder decodes the driver's values of one query's rows. A time
+// column often holds the same value in consecutive rows (the entries of
+// one upload, sorted by upload time); the decoder then reuses the previous
+// row's value, which saves parsing it and allocating it again.
+type rowDecoder struct {
+	columns []*engine.Field
+	layouts []timeLayout
+	lastRaw []string       // per time column, the last stored text decoded
+	lastVal []engine.Value // and its value
+}
+
+func newRowDecoder(columns []*engine.Field, layouts []timeLayout) *rowDecoder {
+	return &rowDecoder{columns: columns, layouts: layouts, lastRaw: make([]string, len(columns)), lastVal: make([]engine.Value, len(columns))}
+}
+
+// decode fills row from the driver's values raw, naming the column that
+// cannot be read.
+func (d *rowDecoder) decode(row engine.Row, raw []any) error {
+	for i, f := range d.columns {
+		if s, ok := raw[i].(string); ok && f.Type == engine.TypeTime {
+			if d.lastVal[i] != nil && s == d.lastRaw[i] {
+				row[i] = d.lastVal[i]
+				continue
+			}
+			v, err := decode(s, f.Type, d.layouts[i])
+			if err != nil {
+				return fmt.Errorf("column %s: %w", f.Column, err)
+			}
+			row[i], d.lastRaw[i], d.lastVal[i] = v, s, v
+			continue
+		}
+		v, err := decode(raw[i], f.Type, d.layouts[i])
+		if err != nil {
+			return fmt.Errorf("column %s: %w", f.Column, err)
+		}
+		row[i] = v
+	}
+	return nil
+}
+
 // decode converts what the driver returns for a column to the engine's
 // value for type typ. The driver's type depends on what each row stores
 // (SQLite types values, not columns), so every combination that can occur

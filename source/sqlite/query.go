@@ -167,6 +167,9 @@ func (b *builder) where(filters []engine.Filter, seek *engine.Predicate) error {
 // seek renders "Bound AND (Or[0] OR Or[1] ...)"; the bound atoms come
 // first and alone so that SQLite can start an index scan at the boundary.
 func (b *builder) seek(p *engine.Predicate) ([]string, error) {
+	if cond, ok, err := b.tuple(p.Tuple); err != nil || ok {
+		return []string{cond}, err
+	}
 	var conds []string
 	for _, a := range p.Bound {
 		cond, err := b.atom(a)
@@ -191,6 +194,35 @@ func (b *builder) seek(p *engine.Predicate) ([]string, error) {
 		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
 	}
 	return append(conds, "("+strings.Join(ors, " OR ")+")"), nil
+}
+
+// tuple renders the row-value form of a seek, "(a, b) < (?, ?)", which
+// SQLite turns into one index seek straight to the boundary, where the
+// expanded form would scan every row that ties on the leading field. ok is
+// false when there is no such form or a value cannot be bound exactly.
+func (b *builder) tuple(t *engine.Tuple) (cond string, ok bool, err error) {
+	if t == nil {
+		return "", false, nil
+	}
+	cols := make([]string, len(t.Fields))
+	args := make([]any, len(t.Fields))
+	for i, f := range t.Fields {
+		arg, exact, err := b.arg(f, t.Values[i])
+		if err != nil {
+			return "", false, err
+		}
+		if !exact {
+			return "", false, nil
+		}
+		cols[i], args[i] = quote(f.Column), arg
+	}
+	op := " > "
+	if t.Desc {
+		op = " < "
+	}
+	b.args = append(b.args, args...)
+	marks := strings.Repeat("?, ", len(cols))
+	return "(" + strings.Join(cols, ", ") + ")" + op + "(" + marks[:len(marks)-2] + ")", true, nil
 }
 
 func (b *builder) atom(a engine.Atom) (string, error) {

@@ -109,7 +109,13 @@ func serve(ctx context.Context, args []string) error {
 	base := "http://" + ln.Addr().String() + p.cfg.NativeMount().Path
 	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", p.db, ln.Addr(), base)
 	if p.demo {
+		host := "http://" + ln.Addr().String()
 		fmt.Printf("  curl '%s/entries?limit=5&sort=-upload_create_time'\n", base)
+		fmt.Printf("the same data as NOMAD, Copernica, DataCite and GOCDB serve it (README.md, Dialects):\n")
+		fmt.Printf("  curl -X POST '%s/api/v1/entries/query' -H 'Content-Type: application/json' -d '{\"pagination\":{\"page_size\":5}}'\n", host)
+		fmt.Printf("  curl '%s/v2/database/42/profiles?start=0&limit=10'\n", host)
+		fmt.Printf("  curl -g '%s/dois?page[cursor]=1&page[size]=5'\n", host)
+		fmt.Printf("  curl '%s/gocdbpi/public/?method=get_downtime&next_cursor=0'\n", host)
 	} else if len(p.cols) > 0 {
 		fmt.Printf("  curl '%s/%s?limit=5'\n", base, e.Collections()[0].Name)
 	}

@@ -112,5 +112,10 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 		clear(b.vals) // let the batch's strings be collected
 		free <- b
 	}
+	// The reader also stops, sending nothing more, when ctx ends between
+	// batches: that is a cancelled query, not the end of the result.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+	}
 	return nil
 }

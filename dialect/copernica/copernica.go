@@ -16,10 +16,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"folio/config"
 	"folio/engine"
+	"folio/wire"
 )
 
 // Mount options.
@@ -77,7 +77,7 @@ type Handler struct {
 	maxLimit int // 0: no cap (streaming)
 	log      *slog.Logger
 	mux      *http.ServeMux
-	bufs     sync.Pool // *[]byte response buffers
+	bufs     wire.Buffers // *[]byte response buffers
 
 	key, database *engine.Field
 	// props are the fields playing the optional profile properties, or nil.
@@ -258,20 +258,4 @@ func (h *Handler) serveProfiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.servePage(w, r, req)
-}
-
-func (h *Handler) buffer() *[]byte {
-	if bp, ok := h.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (h *Handler) release(bp *[]byte) {
-	// A page of 1000 wide rows may grow a buffer to megabytes; keeping such
-	// buffers would pin that memory for the life of the process.
-	if cap(*bp) <= 1<<20 {
-		h.bufs.Put(bp)
-	}
 }

@@ -183,8 +183,8 @@ func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request)
 	}
 	l := h.layout(p.Columns, p.Fields)
 
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	b := appendHead((*bp)[:0], r, p.Total, true, len(p.Rows))
 	for i, row := range p.Rows {
 		if i > 0 {

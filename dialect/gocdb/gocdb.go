@@ -39,10 +39,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"folio/config"
 	"folio/engine"
+	"folio/wire"
 )
 
 // ContentType is the media type GOCDB answers with, errors included.
@@ -55,7 +55,7 @@ type Handler struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	methods map[string]*method
-	bufs    sync.Pool // *[]byte page buffers
+	bufs    wire.Buffers // *[]byte page buffers
 }
 
 // New returns the handler of one gocdb mount: one method, named by the
@@ -129,8 +129,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, cursorParam(err, req), 0)
 		return
 	}
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	*bp = h.appendPage((*bp)[:0], r, req, p)
 	writeBody(w, http.StatusOK, *bp)
 }
@@ -146,20 +146,4 @@ func cursorParam(err error, req *request) error {
 		return engine.WithParameter(err, p)
 	}
 	return err
-}
-
-func (h *Handler) buffer() *[]byte {
-	if bp, ok := h.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (h *Handler) release(bp *[]byte) {
-	// A page of wide rows may grow a buffer; keeping huge ones would pin
-	// that memory for the life of the process.
-	if cap(*bp) <= 1<<20 {
-		h.bufs.Put(bp)
-	}
 }

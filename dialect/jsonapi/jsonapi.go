@@ -17,10 +17,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"folio/config"
 	"folio/engine"
+	"folio/wire"
 )
 
 // Mount options (config.Mount.Options).
@@ -51,7 +51,7 @@ type handler struct {
 	path string
 	log  *slog.Logger
 	mux  *http.ServeMux
-	bufs sync.Pool // *[]byte response buffers
+	bufs wire.Buffers // *[]byte response buffers
 
 	names       *resolver
 	tmpl        *template
@@ -198,8 +198,8 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ct, req.remap(err))
 		return
 	}
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	*bp = h.appendList((*bp)[:0], r, req, p)
 	h.write(w, ct, *bp)
 }
@@ -231,8 +231,8 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ct, err)
 		return
 	}
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	b := append((*bp)[:0], `{"data":`...)
 	b = h.tmpl.appendResource(b, p.Rows[0], h.tmpl.indexes(p))
 	*bp = append(b, "}\n"...)
@@ -246,20 +246,4 @@ func (h *handler) write(w http.ResponseWriter, ct string, b []byte) {
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
-}
-
-func (h *handler) buffer() *[]byte {
-	if bp, ok := h.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (h *handler) release(bp *[]byte) {
-	// A page of 1000 rows may grow a buffer to megabytes; keeping such
-	// buffers would pin that memory for the life of the process.
-	if cap(*bp) <= 1<<20 {
-		h.bufs.Put(bp)
-	}
 }

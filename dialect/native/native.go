@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"folio/engine"
 	"folio/wire"
@@ -36,7 +35,7 @@ type Handler struct {
 	path string
 	log  *slog.Logger
 	mux  *http.ServeMux
-	bufs sync.Pool // *[]byte response buffers
+	bufs wire.Buffers // *[]byte response buffers
 }
 
 // New returns the native API over e, mounted under o.Path.
@@ -129,8 +128,8 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	ls := pageLinks(r, h.base(r), q, p)
 
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	b := append((*bp)[:0], `{"data":[`...)
 	keys, idx := fieldKeys(p), p.Fields
 	for i, row := range p.Rows {
@@ -200,8 +199,8 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, 0)
 		return
 	}
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	b := append((*bp)[:0], `{"data":`...)
 	b = wire.AppendObject(b, p.Rows[0], fieldKeys(p), p.Fields)
 	b = append(b, "}\n"...)
@@ -210,22 +209,6 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
-}
-
-func (h *Handler) buffer() *[]byte {
-	if bp, ok := h.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (h *Handler) release(bp *[]byte) {
-	// A page of 1000 wide rows may grow a buffer to megabytes; keeping such
-	// buffers would pin that memory for the life of the process.
-	if cap(*bp) <= 1<<20 {
-		h.bufs.Put(bp)
-	}
 }
 
 // base returns the absolute URL of the API's root for links: scheme and

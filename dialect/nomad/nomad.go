@@ -17,10 +17,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"folio/config"
 	"folio/engine"
+	"folio/wire"
 )
 
 // Mount options.
@@ -60,7 +60,7 @@ type Handler struct {
 	path   string
 	log    *slog.Logger
 	mux    *http.ServeMux
-	bufs   sync.Pool // *[]byte response buffers
+	bufs   wire.Buffers // *[]byte response buffers
 }
 
 // New returns the NOMAD dialect for mount m over e. It fails when the
@@ -181,8 +181,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *request) {
 		h.writeError(w, r, h.engineError(err, req))
 		return
 	}
-	bp := h.buffer()
-	defer h.release(bp)
+	bp := h.bufs.Get()
+	defer h.bufs.Put(bp)
 	b := h.render((*bp)[:0], r, req, p)
 	*bp = b
 	hd := w.Header()
@@ -190,20 +190,4 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *request) {
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
-}
-
-func (h *Handler) buffer() *[]byte {
-	if bp, ok := h.bufs.Get().(*[]byte); ok {
-		return bp
-	}
-	b := make([]byte, 0, 64<<10)
-	return &b
-}
-
-func (h *Handler) release(bp *[]byte) {
-	// A page of 10000 rows grows a buffer to megabytes; keeping such
-	// buffers would pin that memory for the life of the process.
-	if cap(*bp) <= 1<<20 {
-		h.bufs.Put(bp)
-	}
 }

@@ -63,6 +63,12 @@ func Load(ctx context.Context, path string, tables []*dataset.Table, progress da
 	}
 	for _, t := range tables {
 		if err := loadTable(ctx, db, t, progress); err != nil {
+			// database/sql closes a transaction's statements when ctx ends,
+			// so the error in hand may say "statement is closed": report
+			// the cause.
+			if ctx.Err() != nil {
+				err = ctx.Err()
+			}
 			return fmt.Errorf("load sqlite %s: table %s: %w", path, t.Name, err)
 		}
 	}

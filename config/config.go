@@ -175,7 +175,7 @@ func (c *Config) validate() error {
 			return c.errorf(at, "collection %q: name %q must be letters, digits, '_', '-' or '.'", name, col.Name)
 		}
 	}
-	paths := map[string]bool{}
+	paths := map[string]string{} // path -> dialect
 	natives := 0
 	for i, m := range c.Mounts {
 		at := fmt.Sprintf("mounts.%d", i)
@@ -185,10 +185,12 @@ func (c *Config) validate() error {
 		if !strings.HasPrefix(m.Path, "/") || strings.HasSuffix(m.Path, "/") || strings.ContainsAny(m.Path, "{}? \t") {
 			return c.errorf(at, "mount %d: path %q must start with '/', not end with '/', and hold no '{', '}', '?' or spaces", i+1, m.Path)
 		}
-		if paths[m.Path] {
+		// GOCDB serves several methods under one path, so gocdb mounts may
+		// share theirs; any other repeat is a mistake.
+		if prev, ok := paths[m.Path]; ok && !(prev == GOCDB && m.Dialect == GOCDB) {
 			return c.errorf(at, "mount %d: path %q is mounted twice", i+1, m.Path)
 		}
-		paths[m.Path] = true
+		paths[m.Path] = m.Dialect
 		if m.Dialect == Native {
 			natives++
 			if natives > 1 {

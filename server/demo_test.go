@@ -127,3 +127,37 @@ func TestREADMEMounts(t *testing.T) {
 		}
 	}
 }
+
+// TestGOCDBMethodsShareAPath mounts two gocdb methods on one path, as GOCDB
+// serves all of its methods: the method parameter picks the collection.
+func TestGOCDBMethodsShareAPath(t *testing.T) {
+	cfg, err := config.Parse([]byte(`mounts:
+  - dialect: gocdb
+    path: /gocdbpi/public
+    collection: downtimes
+    options: {method: get_downtime}
+  - dialect: gocdb
+    path: /gocdbpi/public
+    collection: profiles
+    options: {method: get_profile}
+`), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := demoServer(t, cfg)
+	defer ts.Close()
+	for method, element := range map[string]string{"get_downtime": "<DOWNTIME ", "get_profile": "<PROFILE "} {
+		resp, err := http.Get(ts.URL + "/gocdbpi/public/?method=" + method + "&next_cursor=0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), element) {
+			t.Errorf("%s: status %d, body %.200s", method, resp.StatusCode, b)
+		}
+	}
+	if _, err := config.Parse([]byte("mounts:\n  - {dialect: jsonapi, path: /x, collection: dois}\n  - {dialect: gocdb, path: /x, collection: downtimes, options: {method: get_downtime}}\n"), "bad.yaml"); err == nil {
+		t.Error("a gocdb mount sharing a jsonapi mount's path was accepted")
+	}
+}

@@ -73,12 +73,21 @@ func New(o Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", health(o.Engine.Source()))
 	paths := map[string]bool{"/healthz": true}
-	for _, m := range mounts {
+	for _, group := range groupMounts(mounts) {
+		m := group[0]
 		if paths[m.Path] {
 			return nil, fmt.Errorf("server: path %s is mounted twice", m.Path)
 		}
 		paths[m.Path] = true
-		h, err := dialect(o.Engine, m, log)
+		var h http.Handler
+		var err error
+		if len(group) > 1 {
+			// GOCDB serves every method under one path; the method
+			// parameter picks the mount.
+			h, err = gocdb.NewGroup(o.Engine, group, log)
+		} else {
+			h, err = dialect(o.Engine, m, log)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -102,6 +111,25 @@ func New(o Options) (*Server, error) {
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
 	return newServer(h, log, o.ShutdownTimeout), nil
+}
+
+// groupMounts keeps the mounts in order, gathering gocdb mounts that share a
+// path into one group; every other mount is a group of its own, so a path
+// mounted twice is still caught.
+func groupMounts(mounts []config.Mount) [][]config.Mount {
+	var groups [][]config.Mount
+	at := map[string]int{}
+	for _, m := range mounts {
+		if i, ok := at[m.Path]; ok && m.Dialect == config.GOCDB && groups[i][0].Dialect == config.GOCDB {
+			groups[i] = append(groups[i], m)
+			continue
+		}
+		if m.Dialect == config.GOCDB {
+			at[m.Path] = len(groups)
+		}
+		groups = append(groups, []config.Mount{m})
+	}
+	return groups
 }
 
 // dialect builds the handler of one mount.

@@ -1,0 +1,48 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"folio/engine"
+)
+
+// Estimate estimates how many rows of c match the filters without counting
+// them. A whole table answers with pg_class.reltuples, the row count
+// VACUUM and ANALYZE (and autovacuum) keep; anything else, or a table never
+// analysed, with the planner's row estimate for the filtered query
+// (EXPLAIN, which reads statistics and runs nothing).
+func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
+	if len(filters) == 0 {
+		schema, bare := s.split(c.Table)
+		var n float64
+		err := s.pool.QueryRow(ctx, `SELECT CASE WHEN relkind IN ('r', 'm') THEN reltuples ELSE -1 END
+			FROM pg_class WHERE oid = $1::regclass`, quote(schema)+"."+quote(bare)).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("estimate %s: %w", c.Table, err)
+		}
+		if n >= 0 {
+			return int64(math.Round(n)), nil
+		}
+	}
+	b := &builder{ctx: ctx, s: s, c: c}
+	b.sql.WriteString("EXPLAIN (FORMAT JSON) SELECT 1 FROM " + s.table(c.Table))
+	if err := b.where(filters, nil); err != nil {
+		return 0, err
+	}
+	var out []byte
+	if err := s.pool.QueryRow(ctx, b.sql.String(), b.args...).Scan(&out); err != nil {
+		return 0, fmt.Errorf("estimate %s: %w", c.Table, err)
+	}
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal(out, &plan); err != nil || len(plan) == 0 {
+		return 0, fmt.Errorf("estimate %s: unreadable plan %q: %v", c.Table, out, err)
+	}
+	return int64(math.Round(plan[0].Plan.Rows)), nil
+}

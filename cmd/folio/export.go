@@ -27,7 +27,8 @@ func (f *filterFlags) Set(s string) error { *f = append(*f, s); return nil }
 
 func exportCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("export", flag.ExitOnError)
-	db := fs.String("db", "", "SQLite database to export from (default: the demo database, built on first run)")
+	db := fs.String("db", "", "SQLite file or postgres:// URL to export from (default: the demo database, built on first run)")
+	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	name := fs.String("collection", "", "collection to export (required)")
 	format := fs.String("format", "ndjson", "ndjson, csv or json")
@@ -67,7 +68,7 @@ func exportCmd(ctx context.Context, args []string) error {
 		params.Set("fields", *fields)
 	}
 
-	p, err := open(ctx, *db, *cfgPath, os.Stderr)
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@
 //	folio demo --db PATH [--rows N] [--seed S]
 //	folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
 //	             [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
+//	folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson]
+//	             [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
 //
 // With no --db, serve and export use the demo database, building it on
 // first run at $XDG_DATA_HOME/folio/demo.sqlite
@@ -30,6 +32,7 @@ import (
 	"folio/engine"
 	"folio/secret"
 	"folio/server"
+	"folio/source/postgres"
 	"folio/source/sqlite"
 )
 
@@ -38,6 +41,8 @@ const usage = `usage:
   folio demo --db PATH [--rows N] [--seed S]
   folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
                [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
+  folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson]
+               [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
 `
 
 func main() {
@@ -56,6 +61,8 @@ func main() {
 		err = demoCmd(ctx, os.Args[2:])
 	case "export":
 		err = exportCmd(ctx, os.Args[2:])
+	case "harvest":
+		err = harvestCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -71,19 +78,23 @@ func main() {
 
 func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	db := fs.String("db", "", "SQLite database to publish (default: the demo database, built on first run)")
+	db := fs.String("db", "", "SQLite file or postgres:// URL to publish (default: the demo database, built on first run)")
+	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside the database)")
+	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
 	fs.Parse(args)
 
-	p, err := open(ctx, *db, *cfgPath, os.Stdout)
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), os.Stdout)
 	if err != nil {
 		return err
 	}
 	defer p.src.Close()
 	if *sec == "" {
 		*sec = os.Getenv("FOLIO_SECRET")
+	}
+	if *sec == "" && isPostgres(p.db) {
+		return errors.New("serve: a PostgreSQL database has no file to keep a signing key beside: give --secret or FOLIO_SECRET, the same on every node")
 	}
 	key, err := secret.Load(*sec, secret.FilePath(p.db))
 	if err != nil {
@@ -107,7 +118,7 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String() + p.cfg.NativeMount().Path
-	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", p.db, ln.Addr(), base)
+	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", displayName(p.db), ln.Addr(), base)
 	if p.demo {
 		host := "http://" + ln.Addr().String()
 		fmt.Printf("  curl '%s/entries?limit=5&sort=-upload_create_time'\n", base)
@@ -125,17 +136,17 @@ func serve(ctx context.Context, args []string) error {
 // published is a database opened for publishing: its source and the
 // collections the configuration makes of its tables.
 type published struct {
-	db   string // the database file
+	db   string // the database file or URL
 	demo bool   // the demo database, with the demo configuration
 	cfg  *config.Config
-	src  *sqlite.Source
+	src  closingSource
 	cols []*engine.Collection
 }
 
 // open opens db with the configuration file cfgPath (none: every table
 // with defaults), or with no db the demo database with its configuration,
 // building it first if need be and telling msgs so.
-func open(ctx context.Context, db, cfgPath string, msgs io.Writer) (*published, error) {
+func open(ctx context.Context, db, cfgPath string, schemas []string, msgs io.Writer) (*published, error) {
 	p := &published{db: db, demo: db == ""}
 	if p.demo {
 		path, err := demoPath()
@@ -154,7 +165,7 @@ func open(ctx context.Context, db, cfgPath string, msgs io.Writer) (*published, 
 			return nil, err
 		}
 	}
-	src, err := sqlite.Open(ctx, p.db, sqlite.Options{})
+	src, err := openSource(ctx, p.db, schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -172,13 +183,25 @@ func open(ctx context.Context, db, cfgPath string, msgs io.Writer) (*published, 
 
 func demoCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
-	db := fs.String("db", "", "database file to create (required)")
+	db := fs.String("db", "", "database file to create, or a postgres:// URL to load into (required)")
 	rows := fs.Int("rows", demo.DefaultRows, "number of entries; the other tables scale with it")
 	seed := fs.Int64("seed", demo.DefaultSeed, "random seed; the same seed gives the same data")
 	fs.Parse(args)
 	if *db == "" {
 		fs.Usage()
 		return errors.New("demo: --db is required")
+	}
+	if isPostgres(*db) {
+		// COPY into the database; existing demo tables are replaced.
+		start := time.Now()
+		report, done := progress(os.Stdout)
+		err := postgres.Load(ctx, *db, demo.Tables(*rows, *seed), report)
+		done()
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Printf("loaded the demo into %s in %s\n", displayName(*db), time.Since(start).Round(100*time.Millisecond))
+		return nil
 	}
 	if _, err := os.Stat(*db); err == nil {
 		return fmt.Errorf("demo: %s exists; remove it first", *db)

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"folio/engine"
+	"folio/source/postgres"
+	"folio/source/sqlite"
+)
+
+// isPostgres reports whether db names a PostgreSQL database (a URL) rather
+// than a SQLite file.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// closingSource is a source the command owns and closes.
+type closingSource interface {
+	engine.Source
+	Close() error
+}
+
+// openSource opens db as the source its form names: a PostgreSQL URL
+// (publishing the given schemas; none: public) or a SQLite file.
+func openSource(ctx context.Context, db string, schemas []string) (closingSource, error) {
+	if isPostgres(db) {
+		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas})
+	}
+	return sqlite.Open(ctx, db, sqlite.Options{})
+}
+
+// displayName is db as it may be printed: a URL without its password.
+func displayName(db string) string {
+	if !isPostgres(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}
+
+// schemaList splits a --schema flag value.
+func schemaList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// curlLoop harvests by following the Link header's rel="next" with curl,
+// appending each page's body to the output file: the loop users write by
+// hand.
+const curlLoop = `url="$1"; out="$2"; dir=$(mktemp -d); : > "$out"
+while [ -n "$url" ]; do
+  curl -sS --fail -D "$dir/h" -o "$dir/b" "$url" || exit 1
+  cat "$dir/b" >> "$out"
+  url=$(grep -i '^link:' "$dir/h" | grep -o '<[^>]*>; rel="next"' | sed 's/^<//; s/>.*//')
+done
+rm -rf "$dir"`
+
+// BenchmarkHarvestCommand harvests all 1M entries from a real folio server,
+// 1000 records a page, with `folio harvest` (with and without a resume
+// checkpoint) and with curl in a shell loop following next links, in the
+// same run, and reports records/s and the checkpoint's overhead.
+func BenchmarkHarvestCommand(b *testing.B) {
+	for _, tool := range []string{"curl", "bash", "grep", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Fatalf("%s is needed", tool)
+		}
+	}
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "folio")
+	if out, err := exec.Command("go", "build", "-o", bin, "folio/cmd/folio").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	st := newStack(b, demoDB(b))
+	url := listen(b, st.srv.Handler()) + "/v1/entries?limit=1000"
+
+	run := func(name string, args ...string) time.Duration {
+		b.Helper()
+		start := time.Now()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), "GOGC=") // folio sets its own default
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		return time.Since(start)
+	}
+	countLines := func(path string) int {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		n, sc := 0, bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			n++
+		}
+		return n
+	}
+	// Warm the database's pages and the server, so that the first timed
+	// run is not the only one reading from disk.
+	run("warm-up", bin, "harvest", url, "--out", filepath.Join(dir, "warm.ndjson"))
+	os.Remove(filepath.Join(dir, "warm.ndjson"))
+	b.ResetTimer()
+	for i := range b.N {
+		plain := filepath.Join(dir, "plain.ndjson")
+		ckpt := filepath.Join(dir, "ckpt.ndjson")
+		pages := filepath.Join(dir, "curl.json")
+		for _, p := range []string{plain, ckpt, ckpt + ".checkpoint", pages} {
+			os.Remove(p)
+		}
+		tp := run("folio harvest", bin, "harvest", url, "--out", plain)
+		tc := run("folio harvest --checkpoint", bin, "harvest", url, "--out", ckpt, "--checkpoint", ckpt+".checkpoint")
+		tl := run("curl loop", "bash", "-c", curlLoop, "loop", url, pages)
+		n := countLines(plain)
+		if m := countLines(ckpt); m != n {
+			b.Fatalf("with a checkpoint %d records, without %d", m, n)
+		}
+		if raw, _ := os.ReadFile(pages); bytes.Count(raw, []byte(`"entry_id"`)) != n {
+			b.Fatalf("the curl loop saw %d records, folio harvest %d", bytes.Count(raw, []byte(`"entry_id"`)), n)
+		}
+		b.ReportMetric(float64(n)/tp.Seconds(), "harvest_rec/s")
+		b.ReportMetric(float64(n)/tl.Seconds(), "curl_rec/s")
+		b.ReportMetric(tl.Seconds()/tp.Seconds(), "speedup")
+		b.ReportMetric(100*(tc.Seconds()-tp.Seconds())/tp.Seconds(), "checkpoint_overhead_%")
+		b.Logf("run %d, %d records: folio harvest %s, with checkpoint %s (%+.1f%%), curl loop %s (folio %.2fx)",
+			i, n, tp.Round(time.Millisecond), tc.Round(time.Millisecond), 100*(tc.Seconds()-tp.Seconds())/tp.Seconds(), tl.Round(time.Millisecond), tl.Seconds()/tp.Seconds())
+	}
+}

@@ -68,7 +68,7 @@ func exportCmd(ctx context.Context, args []string) error {
 		params.Set("fields", *fields)
 	}
 
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), os.Stderr)
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), nil, os.Stderr)
 	if err != nil {
 		return err
 	}

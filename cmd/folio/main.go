@@ -80,12 +80,14 @@ func serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	db := fs.String("db", "", "SQLite file or postgres:// URL to publish (default: the demo database, built on first run)")
 	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
+	var replicas listFlag
+	fs.Var(&replicas, "replica", "postgres:// URL of a read replica that page reads go to (repeatable; the primary answers when a replica cannot)")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
 	fs.Parse(args)
 
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), os.Stdout)
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), replicas, os.Stdout)
 	if err != nil {
 		return err
 	}
@@ -146,7 +148,7 @@ type published struct {
 // open opens db with the configuration file cfgPath (none: every table
 // with defaults), or with no db the demo database with its configuration,
 // building it first if need be and telling msgs so.
-func open(ctx context.Context, db, cfgPath string, schemas []string, msgs io.Writer) (*published, error) {
+func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, msgs io.Writer) (*published, error) {
 	p := &published{db: db, demo: db == ""}
 	if p.demo {
 		path, err := demoPath()
@@ -165,7 +167,7 @@ func open(ctx context.Context, db, cfgPath string, schemas []string, msgs io.Wri
 			return nil, err
 		}
 	}
-	src, err := openSource(ctx, p.db, schemas)
+	src, err := openSource(ctx, p.db, schemas, replicas)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func TestPostgresDatabase(t *testing.T) {
 	if err := demoCmd(ctx, []string{"--db", url, "--rows", "2000"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := open(ctx, url, "", nil, io.Discard)
+	p, err := open(ctx, url, "", nil, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -23,10 +24,14 @@ type closingSource interface {
 }
 
 // openSource opens db as the source its form names: a PostgreSQL URL
-// (publishing the given schemas; none: public) or a SQLite file.
-func openSource(ctx context.Context, db string, schemas []string) (closingSource, error) {
+// (publishing the given schemas, none: public; page reads going to the
+// replicas, when given) or a SQLite file.
+func openSource(ctx context.Context, db string, schemas, replicas []string) (closingSource, error) {
 	if isPostgres(db) {
-		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas})
+		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas, Replicas: replicas})
+	}
+	if len(replicas) > 0 {
+		return nil, fmt.Errorf("--replica needs a PostgreSQL --db, not a SQLite file")
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{})
 }
@@ -53,3 +58,9 @@ func schemaList(s string) []string {
 	}
 	return out
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }

@@ -2,8 +2,11 @@ package pgtest
 
 import (
 	"context"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -50,5 +53,80 @@ func TestCollation(t *testing.T) {
 	}
 	if !linguistic || bytewise {
 		t.Fatalf("'a' < 'B': default %v, C %v; want true, false", linguistic, bytewise)
+	}
+}
+
+// TestRestart checks that a dedicated server refuses connections while
+// stopped and keeps its URL and data across a restart.
+func TestRestart(t *testing.T) {
+	ctx := context.Background()
+	s := StartServer(t)
+	u := s.CreateDB(t)
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE TABLE x (id int PRIMARY KEY); INSERT INTO x VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop(t)
+	if err := exec("SELECT 1"); err == nil {
+		t.Fatal("a stopped server answers")
+	}
+	s.Start(t)
+	if err := exec("INSERT INTO x VALUES (2)"); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+// TestReplica checks that a replica is a read-only hot standby that
+// receives the primary's writes.
+func TestReplica(t *testing.T) {
+	ctx := context.Background()
+	s := StartServer(t)
+	u := s.CreateDB(t)
+	p, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if _, err := p.Exec(ctx, "CREATE TABLE x (id int PRIMARY KEY); INSERT INTO x VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Replica(t)
+	if _, err := p.Exec(ctx, "INSERT INTO x VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := url.Parse(u)
+	conn, err := pgx.Connect(ctx, r.URL(strings.TrimPrefix(db.Path, "/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var standby bool
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil || !standby {
+		t.Fatalf("pg_is_in_recovery = %v, %v", standby, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM x").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica has %d rows after 10s, want 2", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO x VALUES (3)"); err == nil {
+		t.Fatal("a replica accepts writes")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"folio/engine"
 )
 
@@ -18,8 +20,10 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 	if len(filters) == 0 {
 		schema, bare := s.split(c.Table)
 		var n float64
-		err := s.pool.QueryRow(ctx, `SELECT CASE WHEN relkind IN ('r', 'm') THEN reltuples ELSE -1 END
-			FROM pg_class WHERE oid = $1::regclass`, quote(schema)+"."+quote(bare)).Scan(&n)
+		err := s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
+			return p.QueryRow(ctx, `SELECT CASE WHEN relkind IN ('r', 'm') THEN reltuples ELSE -1 END
+				FROM pg_class WHERE oid = $1::regclass`, quote(schema)+"."+quote(bare)).Scan(&n)
+		}, nil)
 		if err != nil {
 			return 0, fmt.Errorf("estimate %s: %w", c.Table, err)
 		}
@@ -33,7 +37,10 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 		return 0, err
 	}
 	var out []byte
-	if err := s.pool.QueryRow(ctx, b.sql.String(), b.args...).Scan(&out); err != nil {
+	err := s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
+		return p.QueryRow(ctx, b.sql.String(), b.args...).Scan(&out)
+	}, nil)
+	if err != nil {
 		return 0, fmt.Errorf("estimate %s: %w", c.Table, err)
 	}
 	var plan []struct {

@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"folio/engine"
 )
@@ -22,29 +24,44 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	if err != nil {
 		return err
 	}
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-	}
-	defer rows.Close()
 	dest, decode := scanners(plan.Columns)
 	row := make(engine.Row, len(plan.Columns))
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-		}
-		for i := range row {
-			row[i] = decode[i]()
-		}
-		if err := emit(row); err != nil {
+	sent := false
+	err = s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
+		rows, err := p.Query(ctx, query, args...)
+		if err != nil {
 			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			for i := range row {
+				row[i] = decode[i]()
+			}
+			sent = true
+			if err := emit(row); err != nil {
+				return emitError{err}
+			}
+		}
+		return rows.Err()
+	}, func() bool { return sent })
+	var ee emitError
+	if errors.As(err, &ee) {
+		return ee.err
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 	}
 	return nil
 }
+
+// emitError carries the error of the caller's emit function through read
+// unwrapped: it is the caller's, not the database's.
+type emitError struct{ err error }
+
+func (e emitError) Error() string { return e.err.Error() }
 
 // scanners returns one scan destination per column and a function per
 // column that turns the scanned value into an engine value. The select list
@@ -188,7 +205,15 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return 0, err
 	}
 	var n int64
-	if err := s.pool.QueryRow(ctx, b.sql.String(), b.args...).Scan(&n); err != nil {
+	err := s.read(ctx, func(p *pgxpool.Pool, onReplica bool) error {
+		if onReplica {
+			if err := s.caughtUp(ctx, p); err != nil {
+				return err
+			}
+		}
+		return p.QueryRow(ctx, b.sql.String(), b.args...).Scan(&n)
+	}, nil)
+	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)
 	}
 	return n, nil

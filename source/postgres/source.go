@@ -1,7 +1,8 @@
 // Package postgres is folio's PostgreSQL source: it discovers the tables and
 // views of chosen schemas, turns engine plans into SQL with bound
 // parameters, streams rows back with pgx, estimates counts from the
-// planner's statistics and notices writes through the WAL position. It also
+// planner's statistics and notices writes through the WAL position. Page
+// reads may go to read replicas, with the primary as fallback. It also
 // bulk-loads dataset tables with COPY (Load). It is the only package that
 // imports the driver.
 //
@@ -35,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -44,14 +46,42 @@ import (
 // Options configures a Source.
 type Options struct {
 	Schemas  []string // schemas to publish, in search order; default public
-	MaxConns int      // pool size; 0 = pgxpool's default (max(4, GOMAXPROCS))
+	MaxConns int      // pool size per server; 0 = pgxpool's default (max(4, GOMAXPROCS))
+	// Replicas are URLs of read replicas (hot standbys) of the database;
+	// see Source for what is read from them.
+	Replicas []string
 }
 
 // Source serves the tables and views of one PostgreSQL database to the
 // engine. It only reads; others may write meanwhile. Safe for concurrent use.
+//
+// With replicas, page reads (Query, Estimate, and Count when the replica is
+// fresh enough) go to them in turn; schema discovery and Version go to the
+// primary. A read that fails on a replica for a reason a retry may cure (the
+// replica is down, its connection broke, a recovery conflict cancelled the
+// statement) runs once more on the primary before it fails, and the
+// replica is skipped for a second. Without replicas such a read is retried
+// once on the primary too: after a restart, the pool's idle connections
+// fail once before it notices. A read never retries after it has passed a
+// row on.
+//
+// What a client sees: each page is one statement, so one consistent
+// snapshot, but a replica that lags shows the data as it was a moment ago,
+// and successive pages may come from replicas at different positions.
+// Keyset paging still loses no row that every server read from held
+// throughout the harvest; a row written during it (inserted, updated,
+// deleted) may or may not show, as without replicas, a lagging replica only
+// widening that window. Totals are
+// never stale: Version is the primary's WAL insert position, and Count runs
+// on a replica only when it has replayed at least up to the highest
+// version this Source has returned, else on the primary.
 type Source struct {
-	pool    *pgxpool.Pool
-	schemas []string
+	pool     *pgxpool.Pool
+	replicas []*replica
+	turn     atomic.Uint64 // round robin over replicas
+	seen     atomic.Uint64 // highest version Version returned
+	wal      walLayout     // the primary's, read at Open when there are replicas
+	schemas  []string
 
 	// kinds remembers each column's PostgreSQL type class, which decides
 	// how it is selected, compared and ordered.
@@ -64,15 +94,61 @@ type columnRef struct{ table, column string }
 var _ engine.Source = (*Source)(nil)
 
 // Open connects to the database at url (a postgres:// URL or key=value
-// string) and checks that it answers.
+// string) and checks that it answers. Replicas are connected lazily and
+// may be down: reads fall back to the primary.
 func Open(ctx context.Context, url string, opt Options) (*Source, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
 	schemas := opt.Schemas
 	if len(schemas) == 0 {
 		schemas = []string{"public"}
+	}
+	cfg, err := poolConfig(url, schemas, opt)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	var replicas []*replica
+	closeAll := func() {
+		for _, r := range replicas {
+			r.pool.Close()
+		}
+	}
+	for _, u := range opt.Replicas {
+		rcfg, err := poolConfig(u, schemas, opt)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("open postgres replica: %w", err)
+		}
+		p, err := pgxpool.NewWithConfig(ctx, rcfg)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("open postgres replica: %w", err)
+		}
+		replicas = append(replicas, &replica{pool: p})
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		closeAll()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	s := &Source{pool: pool, replicas: replicas, schemas: schemas, kinds: map[columnRef]kind{}}
+	if len(replicas) > 0 {
+		if err := loadWALLayout(ctx, s); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// poolConfig parses a server's URL and sets what every connection needs.
+func poolConfig(url string, schemas []string, opt Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = int32(opt.MaxConns)
@@ -88,20 +164,15 @@ func Open(ctx context.Context, url string, opt Options) (*Source, error) {
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "folio"
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	return &Source{pool: pool, schemas: schemas, kinds: map[columnRef]kind{}}, nil
+	return cfg, nil
 }
 
 // Close closes every connection.
 func (s *Source) Close() error {
 	s.pool.Close()
+	for _, r := range s.replicas {
+		r.pool.Close()
+	}
 	return nil
 }
 
@@ -111,17 +182,27 @@ func (s *Source) Close() error {
 // (vacuum, checkpoints), which only costs the engine a recount. Writes to
 // UNLOGGED tables do not move it. The insert position is used on a primary,
 // not the flushed one, because with synchronous_commit=off a commit returns
-// before its WAL is written; a replica reports its replay position.
+// before its WAL is written; a replica reports its replay position. With
+// Options.Replicas, url is the primary and the version always its insert
+// position, which no replica is ahead of.
 func (s *Source) Version(ctx context.Context) (uint64, error) {
 	var lsn string
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
-		ELSE pg_current_wal_insert_lsn() END, '0/0')::text`).Scan(&lsn)
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT coalesce(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
+			ELSE pg_current_wal_insert_lsn() END, '0/0')::text`).Scan(&lsn)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres version: %w", err)
 	}
 	v, err := parseLSN(lsn)
 	if err != nil {
 		return 0, fmt.Errorf("postgres version: %w", err)
+	}
+	for {
+		old := s.seen.Load()
+		if v <= old || s.seen.CompareAndSwap(old, v) {
+			break
+		}
 	}
 	return v, nil
 }

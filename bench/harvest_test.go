@@ -15,7 +15,7 @@ func BenchmarkHarvest(b *testing.B) {
 	st := newStack(b, path)
 	folio := listen(b, st.srv.Handler())
 	bare := listen(b, bareHandler(b, path))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	client := newHarvestClient()
 	for range b.N {
 		fr, fd := harvest(b, client, folio, folio+"/v1/entries?limit=1000")
 		br, bd := harvest(b, client, bare+"/", bare+"/?limit=1000")
@@ -57,4 +57,9 @@ func harvest(tb testing.TB, c *http.Client, base, url string) (int, time.Duratio
 		}
 	}
 	return n, time.Since(start)
+}
+
+// newHarvestClient is the HTTP client the harvest benchmarks follow links with.
+func newHarvestClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 }

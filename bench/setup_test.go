@@ -30,14 +30,7 @@ func demoDB(tb testing.TB) string {
 	if p := os.Getenv("FOLIO_BENCH_DB"); p != "" {
 		return p
 	}
-	rows := demo.DefaultRows
-	if s := os.Getenv("FOLIO_BENCH_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			tb.Fatalf("FOLIO_BENCH_ROWS: %v", err)
-		}
-		rows = n
-	}
+	rows := benchRows(tb)
 	path := filepath.Join(os.TempDir(), "folio-bench-"+strconv.Itoa(rows)+".sqlite")
 	if _, err := os.Stat(path); err == nil {
 		return path
@@ -110,4 +103,17 @@ func listen(tb testing.TB, h http.Handler) string {
 	go func() { defer wg.Done(); s.Serve(ln) }()
 	tb.Cleanup(func() { s.Close(); wg.Wait() })
 	return "http://" + ln.Addr().String()
+}
+
+// benchRows is the demo size: FOLIO_BENCH_ROWS entries, default 1,000,000.
+func benchRows(tb testing.TB) int {
+	s := os.Getenv("FOLIO_BENCH_ROWS")
+	if s == "" {
+		return demo.DefaultRows
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		tb.Fatalf("FOLIO_BENCH_ROWS=%q: want a positive number", s)
+	}
+	return n
 }

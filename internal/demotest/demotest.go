@@ -1,0 +1,60 @@
+// Package demotest serves a small demo database the way `folio serve` does,
+// for the tests of packages that talk to folio over HTTP.
+package demotest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"folio/config"
+	"folio/demo"
+	"folio/engine"
+	"folio/server"
+	"folio/source/sqlite"
+)
+
+// Serve builds a demo database of rows entries (the other collections scale
+// with it), serves it with the demo configuration, every dialect mounted, on
+// a real listener until the test ends, and returns the server and its
+// engine, which tests use as the oracle.
+func Serve(t testing.TB, rows int) (*httptest.Server, *engine.Engine) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "demo.sqlite")
+	if err := sqlite.Load(ctx, path, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
+		t.Fatal(err)
+	}
+	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	found, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Demo()
+	cols, err := config.Apply(found, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := engine.NewSigner([]byte("demotest-secret-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts, e
+}

@@ -30,6 +30,7 @@ func harvestCmd(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 0, "most requests per second (0: no limit)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "time limit of one request")
 	retries := fs.Int("retries", 10, "retries of one request before giving up")
+	parallel := fs.Int("parallel", 1, "harvest a keyed native collection in this many key slices at once (output in key order; needs --out)")
 	// Flags may follow the URL: folio harvest URL --out f.
 	var pos []string
 	for rest := args; ; {
@@ -44,8 +45,8 @@ func harvestCmd(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("harvest: want exactly one URL")
 	}
-	if *pageSize < 0 || *maxRecs < 0 {
-		return errors.New("harvest: --page-size and --max must be 0 or more")
+	if *pageSize < 0 || *maxRecs < 0 || *parallel < 1 {
+		return errors.New("harvest: --page-size and --max must be 0 or more, --parallel 1 or more")
 	}
 	req := client.Request{URL: pos[0]}
 	if *data != "" {
@@ -61,7 +62,7 @@ func harvestCmd(ctx context.Context, args []string) error {
 
 	rep := newReporter(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())) && !(toStdout && term.IsTerminal(int(os.Stdout.Fd()))))
 	o.Progress = rep.progress
-	sum, err := harvest.Run(ctx, o)
+	sum, err := harvest.RunParallel(ctx, o, *parallel)
 	rep.finish()
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"folio/engine"
+	"folio/source/sqlcond"
 )
 
 // Query runs plan as one SQL statement and calls emit for every row as the
@@ -318,64 +319,15 @@ func value(f *engine.Field, v engine.Value) (any, bool, error) {
 
 // where appends the filters and the keyset predicate as a WHERE clause.
 func (b *builder) where(filters []engine.Filter, seek *engine.Predicate) error {
-	var conds []string
-	for _, f := range filters {
-		cond, err := b.filter(f)
-		if err != nil {
-			return err
-		}
-		conds = append(conds, cond)
-	}
-	if seek != nil {
-		cond, err := b.seek(seek)
-		if err != nil {
-			return err
-		}
-		conds = append(conds, cond...)
-	}
-	if len(conds) > 0 {
-		b.sql.WriteString(" WHERE " + strings.Join(conds, " AND "))
-	}
-	return nil
-}
-
-// seek renders the row-value form when the plan has one, else
-// "Bound AND (Or[0] OR Or[1] ...)", the bound atoms first and alone so
-// that the planner can start an index scan at the boundary.
-func (b *builder) seek(p *engine.Predicate) ([]string, error) {
-	if cond, ok, err := b.tuple(p.Tuple); err != nil || ok {
-		return []string{cond}, err
-	}
-	var conds []string
-	for _, a := range p.Bound {
-		cond, err := b.atom(a)
-		if err != nil {
-			return nil, err
-		}
-		conds = append(conds, cond)
-	}
-	if len(p.Or) == 0 {
-		return append(conds, "false"), nil
-	}
-	ors := make([]string, len(p.Or))
-	for i, conj := range p.Or {
-		ands := make([]string, len(conj))
-		for j, a := range conj {
-			cond, err := b.atom(a)
-			if err != nil {
-				return nil, err
-			}
-			ands[j] = cond
-		}
-		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
-	}
-	return append(conds, "("+strings.Join(ors, " OR ")+")"), nil
+	w, err := sqlcond.Where(b, filters, seek)
+	b.sql.WriteString(w)
+	return err
 }
 
 // tuple renders "(a, b) > ($1, $2)", which PostgreSQL turns into one index
 // scan starting at the boundary. ok is false when the plan has no such
 // form or a value cannot be bound exactly.
-func (b *builder) tuple(t *engine.Tuple) (cond string, ok bool, err error) {
+func (b *builder) Tuple(t *engine.Tuple) (cond string, ok bool, err error) {
 	if t == nil {
 		return "", false, nil
 	}
@@ -405,7 +357,8 @@ func (b *builder) tuple(t *engine.Tuple) (cond string, ok bool, err error) {
 	return "(" + strings.Join(cols, ", ") + ")" + op + "(" + strings.Join(marks, ", ") + ")", true, nil
 }
 
-func (b *builder) atom(a engine.Atom) (string, error) {
+// Atom renders one comparison of a keyset predicate (sqlcond.Leaves).
+func (b *builder) Atom(a engine.Atom) (string, error) {
 	if a.Op == engine.OpNull {
 		return nullCond(quote(a.Field.Column), a.Value)
 	}
@@ -460,30 +413,10 @@ func (b *builder) compare(f *engine.Field, op engine.Op, v engine.Value) (string
 	return col + " " + sqlOp + " " + b.bind(arg, paramType(f.Type)), nil
 }
 
-// filter renders one filter. Comparisons never match NULL (SQL semantics:
-// "ne" is col <> $1, which excludes NULL).
-func (b *builder) filter(f engine.Filter) (string, error) {
-	switch f.Op {
-	case engine.OpOr, engine.OpNot:
-		groups := make([]string, len(f.Sub))
-		for i, g := range f.Sub {
-			conds := make([]string, len(g))
-			for j, h := range g {
-				cond, err := b.filter(h)
-				if err != nil {
-					return "", err
-				}
-				conds[j] = cond
-			}
-			groups[i] = "(" + strings.Join(conds, " AND ") + ")"
-		}
-		if f.Op == engine.OpNot {
-			// A comparison with NULL is unknown in SQL; the engine counts it
-			// as not matching, so NOT of it matches.
-			return "NOT coalesce(" + groups[0] + ", false)", nil
-		}
-		return "(" + strings.Join(groups, " OR ") + ")", nil
-	}
+// Field renders one filter on a field (sqlcond.Leaves; sqlcond composes
+// or/not trees). Comparisons never match NULL (SQL semantics: "ne" is
+// col <> $1, which excludes NULL).
+func (b *builder) Field(f engine.Filter) (string, error) {
 	fd := fieldNamed(b.c, f.Field)
 	if fd == nil {
 		return "", fmt.Errorf("filter on unknown field %q", f.Field)

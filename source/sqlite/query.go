@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/source/sqlcond"
 )
 
 // Query runs plan as one SQL statement and calls emit for every row as the
@@ -143,64 +144,16 @@ type builder struct {
 
 // where appends the filters and the keyset predicate as a WHERE clause.
 func (b *builder) where(filters []engine.Filter, seek *engine.Predicate) error {
-	var conds []string
-	for _, f := range filters {
-		cond, err := b.filter(f)
-		if err != nil {
-			return err
-		}
-		conds = append(conds, cond)
-	}
-	if seek != nil {
-		cond, err := b.seek(seek)
-		if err != nil {
-			return err
-		}
-		conds = append(conds, cond...)
-	}
-	if len(conds) > 0 {
-		b.sql.WriteString(" WHERE " + strings.Join(conds, " AND "))
-	}
-	return nil
-}
-
-// seek renders "Bound AND (Or[0] OR Or[1] ...)"; the bound atoms come
-// first and alone so that SQLite can start an index scan at the boundary.
-func (b *builder) seek(p *engine.Predicate) ([]string, error) {
-	if cond, ok, err := b.tuple(p.Tuple); err != nil || ok {
-		return []string{cond}, err
-	}
-	var conds []string
-	for _, a := range p.Bound {
-		cond, err := b.atom(a)
-		if err != nil {
-			return nil, err
-		}
-		conds = append(conds, cond)
-	}
-	if len(p.Or) == 0 {
-		return append(conds, "0"), nil
-	}
-	ors := make([]string, len(p.Or))
-	for i, conj := range p.Or {
-		ands := make([]string, len(conj))
-		for j, a := range conj {
-			cond, err := b.atom(a)
-			if err != nil {
-				return nil, err
-			}
-			ands[j] = cond
-		}
-		ors[i] = "(" + strings.Join(ands, " AND ") + ")"
-	}
-	return append(conds, "("+strings.Join(ors, " OR ")+")"), nil
+	w, err := sqlcond.Where(b, filters, seek)
+	b.sql.WriteString(w)
+	return err
 }
 
 // tuple renders the row-value form of a seek, "(a, b) < (?, ?)", which
 // SQLite turns into one index seek straight to the boundary, where the
 // expanded form would scan every row that ties on the leading field. ok is
 // false when there is no such form or a value cannot be bound exactly.
-func (b *builder) tuple(t *engine.Tuple) (cond string, ok bool, err error) {
+func (b *builder) Tuple(t *engine.Tuple) (cond string, ok bool, err error) {
 	if t == nil {
 		return "", false, nil
 	}
@@ -225,7 +178,8 @@ func (b *builder) tuple(t *engine.Tuple) (cond string, ok bool, err error) {
 	return "(" + strings.Join(cols, ", ") + ")" + op + "(" + marks[:len(marks)-2] + ")", true, nil
 }
 
-func (b *builder) atom(a engine.Atom) (string, error) {
+// Atom renders one comparison of a keyset predicate (sqlcond.Leaves).
+func (b *builder) Atom(a engine.Atom) (string, error) {
 	if a.Op == engine.OpNull {
 		return nullCond(quote(a.Field.Column), a.Value)
 	}
@@ -295,30 +249,10 @@ func (b *builder) arg(f *engine.Field, v engine.Value) (any, bool, error) {
 	return arg, exact, nil
 }
 
-// filter renders one filter. Comparisons never match NULL (SQL semantics:
-// "ne" is col <> ?, which excludes NULL).
-func (b *builder) filter(f engine.Filter) (string, error) {
-	switch f.Op {
-	case engine.OpOr, engine.OpNot:
-		groups := make([]string, len(f.Sub))
-		for i, g := range f.Sub {
-			conds := make([]string, len(g))
-			for j, h := range g {
-				cond, err := b.filter(h)
-				if err != nil {
-					return "", err
-				}
-				conds[j] = cond
-			}
-			groups[i] = "(" + strings.Join(conds, " AND ") + ")"
-		}
-		if f.Op == engine.OpNot {
-			// A comparison with NULL is unknown in SQL; the engine counts it
-			// as not matching, so NOT of it matches.
-			return "NOT coalesce(" + groups[0] + ", 0)", nil
-		}
-		return "(" + strings.Join(groups, " OR ") + ")", nil
-	}
+// Field renders one filter on a field (sqlcond.Leaves; sqlcond composes
+// or/not trees). Comparisons never match NULL (SQL semantics: "ne" is
+// col <> ?, which excludes NULL).
+func (b *builder) Field(f engine.Filter) (string, error) {
 	fd := fieldNamed(b.c, f.Field)
 	if fd == nil {
 		return "", fmt.Errorf("filter on unknown field %q", f.Field)

@@ -267,6 +267,7 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Pl
 	}
 	if cur.Values != nil {
 		plan.Seek = After(plan.Order, cur.Values)
+		plan.Filters = withoutImplied(plan.Filters, plan.Order, cur.Values)
 	}
 	if err := e.fetch(ctx, plan, p); err != nil {
 		return err
@@ -333,6 +334,7 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, w Window, s
 			return err
 		}
 		plan.Seek = After(r.order, w.After)
+		plan.Filters = withoutImplied(plan.Filters, r.order, w.After)
 	}
 	out := make([]int, len(r.out))
 	for i, f := range r.out {

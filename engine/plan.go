@@ -1,6 +1,9 @@
 package engine
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Plan is everything a Source needs to produce rows: which table, which
 // columns, which rows and in which order. The engine builds it; sources turn
@@ -192,6 +195,62 @@ func (t *Tuple) Matches(cols []*Field, row Row) bool {
 			continue
 		}
 		return c > 0 != t.Desc
+	}
+	return false
+}
+
+// withoutImplied returns filters less those that every row sorting after
+// values in order satisfies anyway: a range filter on the leading sort field
+// on the same side as the seek and no tighter than the boundary. Such a
+// filter is a second bound on the index the seek walks, and SQLite's
+// planner, given two lower bounds on one column, may seek by the filter's
+// and scan from there on every page, which makes page n cost O(n). A
+// client harvesting one key range (from ≤ key < to) by cursor hits this on
+// every page. filters itself is not modified.
+func withoutImplied(filters []Filter, order []OrderKey, values []Value) []Filter {
+	if len(order) == 0 || values[0] == nil {
+		return filters
+	}
+	o, b := order[0], values[0]
+	implied := func(f Filter) bool {
+		if f.Field != o.Field.Name || len(f.Values) != 1 || !sameScalar(f.Values[0], b) {
+			return false
+		}
+		c := Compare(b, f.Values[0])
+		if !o.Desc {
+			// Rows after b ascending have key ≥ b, or NULL, which fails
+			// the filter: only a NOT NULL field gives the implication.
+			if o.Field.Nullable {
+				return false
+			}
+			return f.Op == OpGte && c >= 0 || f.Op == OpGt && c > 0
+		}
+		// Descending, NULL sorts first, so every row after a non-NULL
+		// boundary has a value ≤ b.
+		return f.Op == OpLte && c <= 0 || f.Op == OpLt && c < 0
+	}
+	if !slices.ContainsFunc(filters, implied) {
+		return filters
+	}
+	return slices.DeleteFunc(slices.Clone(filters), implied)
+}
+
+// sameScalar reports whether two values have the same scalar type, one
+// whose order Compare shares with every source.
+func sameScalar(a, b Value) bool {
+	switch a.(type) {
+	case int64:
+		_, ok := b.(int64)
+		return ok
+	case float64:
+		_, ok := b.(float64)
+		return ok
+	case string:
+		_, ok := b.(string)
+		return ok
+	case time.Time:
+		_, ok := b.(time.Time)
+		return ok
 	}
 	return false
 }

@@ -80,3 +80,126 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutImpliedBruteForce holds the pruning of range filters against
+// a direct evaluation: for every row after the boundary, the filters left
+// select exactly what all of them select.
+func TestWithoutImpliedBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fields := []*Field{
+		{Name: "a", Type: TypeInt, Nullable: true},
+		{Name: "b", Type: TypeInt},
+		{Name: "c", Type: TypeText},
+		{Name: "d", Type: TypeText, Nullable: true},
+	}
+	val := func(f *Field) Value {
+		if f.Nullable && rng.IntN(4) == 0 {
+			return nil
+		}
+		if f.Type == TypeInt {
+			return int64(rng.IntN(5) - 2)
+		}
+		return []string{"", "a", "b", "é"}[rng.IntN(4)]
+	}
+	holds := func(f Filter, row Row) bool {
+		v := row[slices.IndexFunc(fields, func(x *Field) bool { return x.Name == f.Field })]
+		if v == nil {
+			return false
+		}
+		c := Compare(v, f.Values[0])
+		switch f.Op {
+		case OpGt:
+			return c > 0
+		case OpGte:
+			return c >= 0
+		case OpLt:
+			return c < 0
+		case OpLte:
+			return c <= 0
+		}
+		return c == 0
+	}
+	all := func(fs []Filter, row Row) bool {
+		for _, f := range fs {
+			if !holds(f, row) {
+				return false
+			}
+		}
+		return true
+	}
+	pruned := 0
+	for n := 0; n < 20000; n++ {
+		perm := rng.Perm(len(fields))[:1+rng.IntN(len(fields))]
+		var order []OrderKey
+		for _, i := range perm {
+			order = append(order, OrderKey{Field: fields[i], Desc: rng.IntN(2) == 0})
+		}
+		bound := make(Row, len(fields))
+		for i, f := range fields {
+			bound[i] = val(f)
+		}
+		var bv []Value
+		for _, o := range order {
+			bv = append(bv, bound[slices.Index(fields, o.Field)])
+		}
+		var filters []Filter
+		for range 1 + rng.IntN(3) {
+			f := order[0].Field
+			if rng.IntN(4) == 0 {
+				f = fields[rng.IntN(len(fields))]
+			}
+			v := val(f)
+			if v == nil {
+				continue
+			}
+			op := []Op{OpGt, OpGte, OpLt, OpLte, OpEq}[rng.IntN(5)]
+			filters = append(filters, Filter{Field: f.Name, Op: op, Values: []Value{v}})
+		}
+		orig := slices.Clone(filters)
+		left := withoutImplied(filters, order, bv)
+		if !slices.EqualFunc(filters, orig, func(a, b Filter) bool { return a.Field == b.Field && a.Op == b.Op && a.Values[0] == b.Values[0] }) {
+			t.Fatal("withoutImplied modified its argument")
+		}
+		pruned += len(filters) - len(left)
+		for range 20 {
+			row := make(Row, len(fields))
+			for i, f := range fields {
+				row[i] = val(f)
+			}
+			if compareRows(order, fields, row, bound) <= 0 {
+				continue
+			}
+			if all(filters, row) != all(left, row) {
+				t.Fatalf("order %v boundary %v filters %v, left %v: row %v differs", order, bv, filters, left, row)
+			}
+		}
+	}
+	if pruned < 1000 {
+		t.Fatalf("only %d filters pruned: the test does not exercise the pruning", pruned)
+	}
+}
+
+// TestWithoutImpliedKeyRange is the case that motivates the pruning: a
+// cursor walk through one key range keeps only the upper bound.
+func TestWithoutImpliedKeyRange(t *testing.T) {
+	key := &Field{Name: "id", Type: TypeText}
+	filters := []Filter{
+		{Field: "id", Op: OpGte, Values: []Value{"M"}},
+		{Field: "id", Op: OpLt, Values: []Value{"T"}},
+	}
+	asc := []OrderKey{{Field: key}}
+	if got := withoutImplied(filters, asc, []Value{"P"}); len(got) != 1 || got[0].Op != OpLt {
+		t.Errorf("ascending after P: left %v, want only the upper bound", got)
+	}
+	if got := withoutImplied(filters, asc, []Value{"A"}); len(got) != 2 {
+		t.Errorf("ascending after A (below the range): left %v, want both", got)
+	}
+	desc := []OrderKey{{Field: key, Desc: true}}
+	if got := withoutImplied(filters, desc, []Value{"P"}); len(got) != 1 || got[0].Op != OpGte {
+		t.Errorf("descending after P: left %v, want only the lower bound", got)
+	}
+	nullable := []OrderKey{{Field: &Field{Name: "id", Type: TypeText, Nullable: true}}}
+	if got := withoutImplied(filters, nullable, []Value{"P"}); len(got) != 2 {
+		t.Errorf("nullable ascending: left %v, want both (NULLs follow P)", got)
+	}
+}

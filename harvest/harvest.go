@@ -44,6 +44,11 @@ type Options struct {
 	CheckpointEvery time.Duration
 	// Progress, when not nil, is called after every page.
 	Progress func(Progress)
+
+	// part marks a parallel harvest's slice without a checkpoint: its
+	// file is merged and synced as part of the output, so it is not
+	// synced on its own.
+	part bool
 }
 
 // Progress is where a harvest stands.
@@ -231,10 +236,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		}
 		buf.Reset()
 		for _, r := range recs {
-			if err := json.Compact(&buf, r); err != nil {
+			if err := appendLine(&buf, r); err != nil {
 				return sum, fmt.Errorf("harvest: record %d is not JSON: %w", sum.Records+1, err)
 			}
-			buf.WriteByte('\n')
 		}
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return sum, fmt.Errorf("harvest: write: %w", err)
@@ -257,7 +261,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			break
 		}
 	}
-	if f != nil && o.Checkpoint == "" {
+	if f != nil && o.Checkpoint == "" && !o.part {
 		if err := f.Sync(); err != nil {
 			return sum, fmt.Errorf("harvest: sync %s: %w", o.Out, err)
 		}
@@ -265,4 +269,18 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	sum.Retries = o.Client.Retries() - retries0
 	sum.Duration = time.Since(start)
 	return sum, nil
+}
+
+// appendLine appends one record as one NDJSON line. The pagers hand over
+// records they have validated; one that spans lines (a pretty-printed
+// API) is compacted, any other is copied as it is.
+func appendLine(buf *bytes.Buffer, r client.Record) error {
+	if bytes.ContainsAny(r, "\r\n") {
+		if err := json.Compact(buf, r); err != nil {
+			return err
+		}
+	} else {
+		buf.Write(r)
+	}
+	return buf.WriteByte('\n')
 }

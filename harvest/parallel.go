@@ -31,8 +31,17 @@ type Slice struct {
 type parallelState struct {
 	Key    string  `json:"key"`
 	Slices []Slice `json:"slices"`
+	Total  *int64  `json:"total,omitempty"` // records in the whole range, when the server counted them
 	Merged bool    `json:"merged"`
 }
+
+// slicesPerWorker is how many more key slices than concurrent requests a
+// parallel harvest cuts. Keys are rarely spread evenly over their range
+// (random identifiers in a 64-letter alphabet are not even in byte order),
+// so equal-width slices differ in size; with several per worker, a worker
+// that finishes early takes the next slice, and only the last slices run
+// without company.
+const slicesPerWorker = 8
 
 // RunParallel harvests a keyed collection of the native dialect in n
 // slices of its key range at once, each a sequential harvest into its own
@@ -94,7 +103,7 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		return sum, nil
 	}
 	if !resumed {
-		ps, err = plan(ctx, o.Client, u, collection, filters, n)
+		ps, err = plan(ctx, o.Client, u, collection, filters, n*slicesPerWorker)
 		if err != nil {
 			return sum, err
 		}
@@ -110,6 +119,22 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	var mu sync.Mutex
 	recs := make([]Progress, len(ps.Slices))
 	var wg sync.WaitGroup
+	workers := make(chan struct{}, n)
+	// finished[i] is closed when slice i is done, well or not; the merge
+	// appends each part as soon as it and every part before it are done,
+	// while later slices are still being harvested.
+	finished := make([]chan struct{}, len(ps.Slices))
+	for i := range finished {
+		finished[i] = make(chan struct{})
+	}
+	var mergeErr error
+	var merging sync.WaitGroup
+	merging.Go(func() {
+		mergeErr = merge(o.Out, len(ps.Slices), func(i int) bool {
+			<-finished[i]
+			return errs[i] == nil
+		})
+	})
 	for i, s := range ps.Slices {
 		so := o
 		q := url.Values{}
@@ -130,6 +155,8 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		so.Out = partName(o.Out, i)
 		if o.Checkpoint != "" {
 			so.Checkpoint = partName(o.Checkpoint, i)
+		} else {
+			so.part = true
 		}
 		so.Progress = nil
 		if o.Progress != nil {
@@ -141,21 +168,28 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 				for _, r := range recs {
 					all.Records += r.Records
 					all.Pages += r.Pages
-					if r.Total < 0 || all.Total < 0 {
-						all.Total = -1
-					} else {
-						all.Total += r.Total
-					}
+				}
+				all.Total = -1
+				if ps.Total != nil {
+					all.Total = *ps.Total
 				}
 				all.Retries = o.Client.Retries()
 				o.Progress(all)
 			}
 		}
 		wg.Go(func() {
+			defer close(finished[i])
+			workers <- struct{}{}
+			defer func() { <-workers }()
+			if ctx.Err() != nil {
+				errs[i] = ctx.Err()
+				return
+			}
 			sums[i], errs[i] = Run(ctx, so)
 		})
 	}
 	wg.Wait()
+	merging.Wait()
 	for _, s := range sums {
 		sum.Records += s.Records
 		sum.New += s.New
@@ -167,8 +201,8 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	if err := errors.Join(errs...); err != nil {
 		return sum, err
 	}
-	if err := merge(o.Out, len(ps.Slices)); err != nil {
-		return sum, err
+	if mergeErr != nil {
+		return sum, mergeErr
 	}
 	if o.Checkpoint != "" {
 		ps.Merged = true
@@ -215,14 +249,19 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// merge writes the parts, in slice order, as the output.
-func merge(out string, n int) error {
+// merge writes the parts, in slice order, as the output, each once ready
+// reports it complete; it stops, leaving the parts for a resume, at the
+// first that is not.
+func merge(out string, n int, ready func(i int) bool) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
 	}
 	defer f.Close()
 	for i := range n {
+		if !ready(i) {
+			return nil
+		}
 		p, err := os.Open(partName(out, i))
 		if err != nil {
 			return fmt.Errorf("harvest: merge: %w", err)
@@ -291,6 +330,10 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 		q.Set("sort", sort)
 		q.Set("limit", "1")
 		q.Set("fields", ps.Key)
+		if sort == ps.Key {
+			// One count at the start gives the progress bar its total.
+			q.Set("total", "exact")
+		}
 		eu := *u
 		eu.RawQuery = q.Encode()
 		resp, err := c.Fetch(ctx, client.Request{URL: eu.String()})
@@ -299,9 +342,15 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 		}
 		var page struct {
 			Data []map[string]json.RawMessage `json:"data"`
+			Page struct {
+				Total *int64 `json:"total"`
+			} `json:"page"`
 		}
 		if err := json.Unmarshal(resp.Body, &page); err != nil {
 			return nil, fmt.Errorf("harvest: key range: %w", err)
+		}
+		if page.Page.Total != nil {
+			ps.Total = page.Page.Total
 		}
 		if len(page.Data) == 0 {
 			return nil, nil

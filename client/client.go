@@ -74,7 +74,12 @@ func New(opts Options) *Client {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// The default transport keeps two idle connections per host; a
+		// parallel harvest has more requests in flight and would dial a
+		// new connection for most of them.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: t}
 	}
 	return &Client{opts: opts, hc: hc}
 }

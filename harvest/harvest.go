@@ -29,10 +29,13 @@ type Options struct {
 	PageSize int    // 0: the server's default
 	// Max is the most records the output holds at the end (0: all).
 	Max int64
-	// Out is the NDJSON file to append to; "" writes to Stdout, which
-	// cannot be resumed.
+	// Out is the file to append to; "" writes to Stdout, which cannot be
+	// resumed.
 	Out    string
 	Stdout io.Writer
+	// Format is NDJSON or CSV; "" takes it from Out's extension (.csv is
+	// CSV, anything else NDJSON).
+	Format string
 	// Checkpoint is the file that holds the position; "" harvests without
 	// one (and starts Out afresh).
 	Checkpoint string
@@ -45,10 +48,13 @@ type Options struct {
 	// Progress, when not nil, is called after every page.
 	Progress func(Progress)
 
-	// part marks a parallel harvest's slice without a checkpoint: its
-	// file is merged and synced as part of the output, so it is not
-	// synced on its own.
+	// part marks a parallel harvest's slice: its file is merged into the
+	// output, which has the CSV header, and, without a checkpoint, synced
+	// as part of the output rather than on its own.
 	part bool
+	// columns fixes the CSV columns (a parallel harvest's slices share
+	// them); nil takes them from the first page.
+	columns []string
 }
 
 // Progress is where a harvest stands.
@@ -74,6 +80,8 @@ type State struct {
 	// OutputBytes is the length of the output once the records the
 	// position covers were written and synced.
 	OutputBytes int64 `json:"output_bytes"`
+	// Columns are a CSV output's columns, fixed by its first page.
+	Columns []string `json:"columns,omitempty"`
 }
 
 // ReadState reads a checkpoint file; ok is false when there is none.
@@ -215,6 +223,22 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		lastSave, dirty = time.Now(), false
 		return nil
 	}
+	format := o.Format
+	if format == "" {
+		format = FormatOf(o.Out)
+	}
+	var table *csvTable
+	switch format {
+	case NDJSON:
+	case CSV:
+		cols := st.Columns
+		if cols == nil {
+			cols = o.columns
+		}
+		table = newCSVTable(cols, !o.part && st.OutputBytes == 0)
+	default:
+		return sum, fmt.Errorf("harvest: unknown output format %q (ndjson or csv)", format)
+	}
 	var buf bytes.Buffer
 	pos := st.Position
 	for p, err := range o.Client.Pages(ctx, pos) {
@@ -235,9 +259,16 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			after.Next = nil // the harvest ends here
 		}
 		buf.Reset()
-		for _, r := range recs {
-			if err := appendLine(&buf, r); err != nil {
-				return sum, fmt.Errorf("harvest: record %d is not JSON: %w", sum.Records+1, err)
+		if table != nil {
+			if err := table.appendPage(&buf, recs, sum.Records+1); err != nil {
+				return sum, errors.Join(fmt.Errorf("harvest: %w", err), save())
+			}
+			st.Columns = table.cols
+		} else {
+			for _, r := range recs {
+				if err := appendLine(&buf, r); err != nil {
+					return sum, fmt.Errorf("harvest: record %d is not JSON: %w", sum.Records+1, err)
+				}
 			}
 		}
 		if _, err := w.Write(buf.Bytes()); err != nil {

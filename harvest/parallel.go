@@ -32,7 +32,10 @@ type parallelState struct {
 	Key    string  `json:"key"`
 	Slices []Slice `json:"slices"`
 	Total  *int64  `json:"total,omitempty"` // records in the whole range, when the server counted them
-	Merged bool    `json:"merged"`
+	// Columns are a CSV output's columns, taken from the first record
+	// before slicing, since every slice writes rows under one header.
+	Columns []string `json:"columns,omitempty"`
+	Merged  bool     `json:"merged"`
 }
 
 // slicesPerWorker is how many more key slices than concurrent requests a
@@ -84,6 +87,13 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		filters.Del(p)
 	}
 
+	format := o.Format
+	if format == "" {
+		format = FormatOf(o.Out)
+	}
+	if format != NDJSON && format != CSV {
+		return sum, fmt.Errorf("harvest: unknown output format %q (ndjson or csv)", format)
+	}
 	var ps parallelState
 	resumed := false
 	if o.Checkpoint != "" {
@@ -103,7 +113,7 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		return sum, nil
 	}
 	if !resumed {
-		ps, err = plan(ctx, o.Client, u, collection, filters, n*slicesPerWorker)
+		ps, err = plan(ctx, o.Client, u, collection, filters, n*slicesPerWorker, format == CSV)
 		if err != nil {
 			return sum, err
 		}
@@ -130,7 +140,11 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	var mergeErr error
 	var merging sync.WaitGroup
 	merging.Go(func() {
-		mergeErr = merge(o.Out, len(ps.Slices), func(i int) bool {
+		var header []byte
+		if format == CSV && len(ps.Columns) > 0 {
+			header = headerLine(ps.Columns)
+		}
+		mergeErr = merge(o.Out, len(ps.Slices), header, func(i int) bool {
 			<-finished[i]
 			return errs[i] == nil
 		})
@@ -153,10 +167,11 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		so.Request = client.Request{URL: su.String()}
 		so.Dialect = client.Native
 		so.Out = partName(o.Out, i)
+		so.Format = format
+		so.part = true
+		so.columns = ps.Columns
 		if o.Checkpoint != "" {
 			so.Checkpoint = partName(o.Checkpoint, i)
-		} else {
-			so.part = true
 		}
 		so.Progress = nil
 		if o.Progress != nil {
@@ -249,15 +264,19 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// merge writes the parts, in slice order, as the output, each once ready
+// merge writes the header and the parts, in slice order, as the output,
+// each part once ready
 // reports it complete; it stops, leaving the parts for a resume, at the
 // first that is not.
-func merge(out string, n int, ready func(i int) bool) error {
+func merge(out string, n int, header []byte, ready func(i int) bool) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
 	}
 	defer f.Close()
+	if _, err := f.Write(header); err != nil {
+		return fmt.Errorf("harvest: merge: %w", err)
+	}
 	for i := range n {
 		if !ready(i) {
 			return nil
@@ -280,7 +299,7 @@ func merge(out string, n int, ready func(i int) bool) error {
 
 // plan learns the collection's key and the filtered key range and cuts it
 // into n slices.
-func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, filters url.Values, n int) (parallelState, error) {
+func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, filters url.Values, n int, columns bool) (parallelState, error) {
 	var ps parallelState
 	base := *u
 	base.Path = base.Path[:strings.LastIndex(base.Path, "/v1/")+3]
@@ -374,6 +393,34 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 		}
 		if err != nil {
 			return ps, err
+		}
+	}
+	if columns && lo != nil {
+		q := url.Values{}
+		for k, v := range filters {
+			q[k] = v
+		}
+		q.Set("limit", "1")
+		eu := *u
+		eu.RawQuery = q.Encode()
+		resp, err := c.Fetch(ctx, client.Request{URL: eu.String()})
+		if err != nil {
+			return ps, fmt.Errorf("harvest: CSV columns: %w", err)
+		}
+		var page struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return ps, fmt.Errorf("harvest: CSV columns: %w", err)
+		}
+		if len(page.Data) > 0 {
+			cells, err := flatten(page.Data[0])
+			if err != nil {
+				return ps, fmt.Errorf("harvest: CSV columns: %w", err)
+			}
+			for _, c := range cells {
+				ps.Columns = append(ps.Columns, c.key)
+			}
 		}
 	}
 	prev := ""

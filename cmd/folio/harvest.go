@@ -21,7 +21,7 @@ import (
 func harvestCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("harvest", flag.ExitOnError)
 	dialect := fs.String("dialect", "auto", "auto, or the API's paging: "+strings.Join(client.Dialects(), ", "))
-	out := fs.String("out", "", "NDJSON file to append the records to (default: standard output)")
+	out := fs.String("out", "", "file to append the records to: NDJSON, or CSV when it ends in .csv (default: NDJSON on standard output)")
 	checkpoint := fs.String("checkpoint", "", "file that keeps the position; run again with it to resume (needs --out)")
 	pageSize := fs.Int("page-size", 0, "records per page to ask for (default: the server's)")
 	maxRecs := fs.Int64("max", 0, "most records to harvest (0: all)")

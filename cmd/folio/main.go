@@ -4,7 +4,7 @@
 //	folio demo --db PATH [--rows N] [--seed S]
 //	folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
 //	             [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
-//	folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson]
+//	folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson|FILE.csv]
 //	             [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
 //
 // With no --db, serve and export use the demo database, building it on
@@ -41,7 +41,7 @@ const usage = `usage:
   folio demo --db PATH [--rows N] [--seed S]
   folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
                [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
-  folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson]
+  folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson|FILE.csv]
                [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
 `
 

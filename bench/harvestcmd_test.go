@@ -3,6 +3,9 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,18 +100,18 @@ func BenchmarkHarvestCommand(b *testing.B) {
 	b.ReportMetric(median(overheads), "median_checkpoint_overhead_%")
 }
 
-// BenchmarkHarvestParallel harvests all 1M entries from a real folio
-// server with `folio harvest --parallel 4` and, in the same run, with the
-// sequential `folio harvest` in the same (key) order, checks that the two
-// files are identical, and reports the speedup.
+// BenchmarkHarvestParallel harvests all 1M entries from `folio serve` (a
+// process of its own, as users run it) with `folio harvest --parallel 4`
+// and, in the same run, with the sequential `folio harvest` in the same
+// (key) order, checks that the two files are identical, and reports the
+// median speedup.
 func BenchmarkHarvestParallel(b *testing.B) {
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "folio")
 	if out, err := exec.Command("go", "build", "-o", bin, "folio/cmd/folio").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
-	st := newStack(b, demoDB(b))
-	base := listen(b, st.srv.Handler()) + "/v1/entries"
+	base := serveProcess(b, bin, demoDB(b)) + "/v1/entries"
 	run := func(out string, args ...string) time.Duration {
 		b.Helper()
 		os.Remove(out)
@@ -144,16 +147,52 @@ func BenchmarkHarvestParallel(b *testing.B) {
 	b.ReportMetric(median(speedups), "median_speedup")
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+// serveProcess runs `folio serve --db path` until the benchmark ends and
+// returns its base URL once it answers /healthz.
+func serveProcess(b *testing.B, bin, path string) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	addr := ln.Addr().String()
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "serve", "--db", path, "--addr", addr)
+	cmd.Env = append(os.Environ(), "GOGC=")
+	cmd.Stdout, cmd.Stderr = io.Discard, &logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	url := "http://" + addr
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		select {
+		case err := <-done:
+			b.Fatalf("folio serve exited: %v\n%s", err, logs.Bytes())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("folio serve did not answer within 2 minutes\n%s", logs.Bytes())
+		}
+	}
 }
 
 // sameFile reports whether two files hold the same bytes.
@@ -167,4 +206,16 @@ func sameFile(a, b string) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(x, y), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

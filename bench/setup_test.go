@@ -59,8 +59,14 @@ func newStack(tb testing.TB, path string) *stack { return newStackCache(tb, path
 // newStackCache is newStack with the page cache budget set (negative: off).
 func newStackCache(tb testing.TB, path string, cacheBytes int64) *stack {
 	tb.Helper()
+	return newStackWith(tb, path, cacheBytes, sqlite.Options{})
+}
+
+// newStackWith is newStackCache with the SQLite source's options.
+func newStackWith(tb testing.TB, path string, cacheBytes int64, opt sqlite.Options) *stack {
+	tb.Helper()
 	ctx := context.Background()
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	src, err := sqlite.Open(ctx, path, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -124,8 +124,19 @@ func flatten(r client.Record) ([]cell, error) {
 		return nil, errors.New("CSV needs records that are JSON objects")
 	}
 	var cells []cell
-	err := flattenInto(&cells, "", r)
-	return cells, err
+	if err := flattenInto(&cells, "", r); err != nil {
+		return nil, err
+	}
+	// {"a.b": 1, "a": {"b": 2}} flattens to one column twice; one of the
+	// values would be lost.
+	seen := make(map[string]bool, len(cells))
+	for _, c := range cells {
+		if seen[c.key] {
+			return nil, fmt.Errorf("the field %q occurs twice once nested objects are flattened; harvest to NDJSON to keep both", c.key)
+		}
+		seen[c.key] = true
+	}
+	return cells, nil
 }
 
 func flattenInto(cells *[]cell, prefix string, obj []byte) error {

@@ -29,6 +29,7 @@ func TestCSVTable(t *testing.T) {
 		{"big integers stay exact", [][]string{{`{"n":12345678901234567890123}`}}, "n\n12345678901234567890123\n", ""},
 		{"a field the first page lacked", [][]string{{`{"a":1}`}, {`{"a":2,"c":3}`}}, "", `record 2 has the field "c"`},
 		{"not an object", [][]string{{`[1,2]`}}, "", "JSON objects"},
+		{"a dotted name beside a nested object", [][]string{{`{"a.b":1,"a":{"b":2}}`}}, "", `"a.b" occurs twice`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tbl := newCSVTable(nil, true)

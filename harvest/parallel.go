@@ -46,10 +46,11 @@ type parallelState struct {
 // without company.
 const slicesPerWorker = 8
 
-// RunParallel harvests a keyed collection of the native dialect in n
-// slices of its key range at once, each a sequential harvest into its own
-// part file (and checkpoint) beside o.Out, then appends the parts to o.Out
-// in key order. The user's sort is replaced by the key: a parallel harvest
+// RunParallel harvests a keyed collection of the native dialect with n
+// requests at once: its key range is cut into slices that n workers take
+// in order, each slice a sequential harvest into its own part file (and
+// checkpoint) beside o.Out, and the parts are appended to o.Out in key
+// order as they complete. The user's sort is replaced by the key: a parallel harvest
 // is in key order. A rerun with the same options resumes every unfinished
 // slice; the plan is kept in o.Checkpoint so a resume slices alike.
 func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
@@ -129,7 +130,6 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	var mu sync.Mutex
 	recs := make([]Progress, len(ps.Slices))
 	var wg sync.WaitGroup
-	workers := make(chan struct{}, n)
 	// finished[i] is closed when slice i is done, well or not; the merge
 	// appends each part as soon as it and every part before it are done,
 	// while later slices are still being harvested.
@@ -149,6 +149,7 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 			return errs[i] == nil
 		})
 	})
+	opts := make([]Options, len(ps.Slices))
 	for i, s := range ps.Slices {
 		so := o
 		q := url.Values{}
@@ -192,15 +193,25 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 				o.Progress(all)
 			}
 		}
+		opts[i] = so
+	}
+	// n workers take the slices in key order, so that the merge can
+	// append the first parts while the last are still being harvested.
+	queue := make(chan int, len(ps.Slices))
+	for i := range ps.Slices {
+		queue <- i
+	}
+	close(queue)
+	for range n {
 		wg.Go(func() {
-			defer close(finished[i])
-			workers <- struct{}{}
-			defer func() { <-workers }()
-			if ctx.Err() != nil {
-				errs[i] = ctx.Err()
-				return
+			for i := range queue {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+				} else {
+					sums[i], errs[i] = Run(ctx, opts[i])
+				}
+				close(finished[i])
 			}
-			sums[i], errs[i] = Run(ctx, so)
 		})
 	}
 	wg.Wait()
@@ -265,9 +276,8 @@ func writeJSON(path string, v any) error {
 }
 
 // merge writes the header and the parts, in slice order, as the output,
-// each part once ready
-// reports it complete; it stops, leaving the parts for a resume, at the
-// first that is not.
+// each part once ready reports it complete; it stops, leaving the parts
+// for a resume, at the first that is not.
 func merge(out string, n int, header []byte, ready func(i int) bool) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {

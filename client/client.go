@@ -222,7 +222,7 @@ func (c *Client) once(ctx context.Context, req Request) (Response, error) {
 		}
 		return Response{}, &retryErr{err: err}
 	}
-	b, err := io.ReadAll(resp.Body)
+	b, err := readBody(resp)
 	resp.Body.Close()
 	if err != nil {
 		// A connection dropped mid-body: the page is incomplete, ask again.
@@ -235,6 +235,21 @@ func (c *Client) once(ctx context.Context, req Request) (Response, error) {
 		return Response{}, fmt.Errorf("%s %s: %w", req.method(), req.URL, &StatusError{Status: resp.StatusCode, Body: string(b)})
 	}
 	return Response{Header: resp.Header, Body: b}, nil
+}
+
+// readBody reads a response body into a buffer sized by Content-Length
+// when the server sent one (up to 64 MiB, so that a wrong header cannot
+// make it allocate more), instead of growing one from 512 bytes: a page of
+// a thousand records is a third of a megabyte.
+func readBody(resp *http.Response) ([]byte, error) {
+	n := resp.ContentLength
+	if n <= 0 || n > 64<<20 {
+		return io.ReadAll(resp.Body)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
+	_, err := buf.ReadFrom(resp.Body)
+	return buf.Bytes(), err
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.

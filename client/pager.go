@@ -147,110 +147,36 @@ func (p linkPager) Parse(req Request, resp Response) (Parsed, error) {
 // jsonRecords reads the records of a JSON page and its top-level members.
 func jsonRecords(body []byte) ([]Record, map[string]json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
-	if !json.Valid(body) {
+	elems, members, ok := scanPage(body)
+	if !ok {
 		var v any
 		return nil, nil, fmt.Errorf("read page: %w", json.Unmarshal(body, &v))
 	}
-	// body is valid JSON from here on: it is split, not decoded again.
-	if len(body) > 0 && body[0] == '[' {
-		return splitTop(body), nil, nil
+	if body[0] == '[' {
+		return elems, nil, nil
 	}
-	if len(body) == 0 || body[0] != '{' {
+	if body[0] != '{' {
 		return nil, nil, errors.New("read page: neither an object nor an array of records")
 	}
-	top, err := splitObject(body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read page: %w", err)
+	top := make(map[string]json.RawMessage, len(members))
+	arrays := map[string][]Record{}
+	for _, m := range members {
+		k, err := memberKey(m.key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read page: %w", err)
+		}
+		// The last of a repeated key wins, as in encoding/json.
+		top[k] = m.value
+		arrays[k] = m.elems
 	}
 	for _, k := range []string{"data", "results", "items", "records"} {
 		raw, ok := top[k]
 		if !ok || len(raw) == 0 || raw[0] != '[' {
 			continue
 		}
-		return splitTop(raw), top, nil
+		return arrays[k], top, nil
 	}
 	return nil, nil, errors.New("read page: no array of records (data, results, items or records)")
-}
-
-// splitTop returns the elements of a JSON array, or the members ("key":
-// value) of a JSON object, that is known to be valid, as subslices of it.
-// A page of records is validated once and then split here rather than
-// decoded a second time: on a full harvest the client's decoding is the
-// larger half of its work.
-func splitTop(b []byte) []Record {
-	var items []Record
-	depth, start := 0, -1
-	inString, escaped := false, false
-	for i, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
-			depth++
-			if depth == 1 {
-				continue
-			}
-		case c == ']' || c == '}':
-			depth--
-			if depth == 0 {
-				if start >= 0 {
-					items = append(items, Record(bytes.TrimSpace(b[start:i])))
-				}
-				return items
-			}
-		case c == ',' && depth == 1:
-			items = append(items, Record(bytes.TrimSpace(b[start:i])))
-			start = -1
-			continue
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		}
-		if depth >= 1 && start < 0 {
-			start = i
-		}
-	}
-	return items
-}
-
-// splitObject returns the members of a JSON object known to be valid, the
-// last one winning where a key repeats, as encoding/json does.
-func splitObject(b []byte) (map[string]json.RawMessage, error) {
-	top := map[string]json.RawMessage{}
-	for _, m := range splitTop(b) {
-		end := stringEnd(m)
-		var k string
-		if err := json.Unmarshal(m[:end], &k); err != nil {
-			return nil, err
-		}
-		top[k] = json.RawMessage(bytes.TrimSpace(bytes.TrimSpace(m[end:])[1:]))
-	}
-	return top, nil
-}
-
-// stringEnd returns the index just past the JSON string that b starts with.
-func stringEnd(b []byte) int {
-	escaped := false
-	for i := 1; i < len(b); i++ {
-		switch {
-		case escaped:
-			escaped = false
-		case b[i] == '\\':
-			escaped = true
-		case b[i] == '"':
-			return i + 1
-		}
-	}
-	return len(b)
 }
 
 var linkRel = regexp.MustCompile(`<([^>]*)>\s*((?:;\s*[^;,]+)*)`)

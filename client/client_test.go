@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,41 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"folio/dialect/native"
-	"folio/engine"
-	"folio/export"
+	"folio/internal/demotest"
 )
-
-// oracle returns the keys of every row of collection name that the
-// native filters select, in order, from the engine itself.
-func oracle(t testing.TB, e *engine.Engine, name string, filters url.Values) []string {
-	t.Helper()
-	c, err := e.Collection(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := url.Values{"fields": {c.Key}}
-	for k, v := range filters {
-		params[k] = v
-	}
-	q, err := native.ParseQuery(c, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := export.Write(context.Background(), e, export.Request{Collection: c, Query: q, Format: export.NDJSON}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for line := range bytes.Lines(buf.Bytes()) {
-		var row map[string]any
-		if err := json.Unmarshal(line, &row); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, fmt.Sprint(row[c.Key]))
-	}
-	return keys
-}
 
 // recordKey returns member k of a harvested record, nested by path.
 func recordKey(t testing.TB, r Record, path ...string) string {
@@ -96,7 +62,7 @@ func TestDialects(t *testing.T) {
 	ts, e := demoServer(t)
 	c := New(Options{})
 	for _, hc := range harvestCases(ts.URL) {
-		want := oracle(t, e, hc.collection, hc.filters)
+		want := demotest.Keys(t, e, hc.collection, hc.filters)
 		if len(want) < 100 {
 			t.Fatalf("%s: the oracle has only %d rows", hc.name, len(want))
 		}
@@ -170,7 +136,7 @@ func TestResumeFromCheckpoint(t *testing.T) {
 	c := New(Options{})
 	for _, hc := range harvestCases(ts.URL) {
 		t.Run(hc.name, func(t *testing.T) {
-			want := oracle(t, e, hc.collection, hc.filters)
+			want := demotest.Keys(t, e, hc.collection, hc.filters)
 			cp, err := Start(hc.req, "auto", hc.pageSize)
 			if err != nil {
 				t.Fatal(err)

@@ -14,41 +14,8 @@ import (
 	"time"
 
 	"folio/client"
-	"folio/dialect/native"
-	"folio/engine"
-	"folio/export"
+	"folio/internal/demotest"
 )
-
-// oracleKeys returns the keys of every row of collection name that the
-// native filters select, from the engine itself.
-func oracleKeys(t testing.TB, e *engine.Engine, name string, filters url.Values) []string {
-	t.Helper()
-	c, err := e.Collection(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := url.Values{"fields": {c.Key}}
-	for k, v := range filters {
-		params[k] = v
-	}
-	q, err := native.ParseQuery(c, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := export.Write(context.Background(), e, export.Request{Collection: c, Query: q, Format: export.NDJSON}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for line := range bytes.Lines(buf.Bytes()) {
-		var row map[string]any
-		if err := json.Unmarshal(line, &row); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, fmt.Sprint(row[c.Key]))
-	}
-	return keys
-}
 
 // fileKeys reads an NDJSON output and returns member key of every line;
 // every line must be a whole JSON object.
@@ -160,7 +127,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 				if !sum.Resumed {
 					t.Error("the second run did not resume")
 				}
-				want := oracleKeys(t, e, c.collection, c.filters)
+				want := demotest.Keys(t, e, c.collection, c.filters)
 				sameKeys(t, fileKeys(t, o.Out, c.key), want)
 				if sum.Records != int64(len(want)) {
 					t.Errorf("summary says %d records, want %d", sum.Records, len(want))
@@ -193,7 +160,7 @@ func TestMax(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fileKeys(t, o.Out, "id")
-	want := oracleKeys(t, e, "dois", nil)[:100]
+	want := demotest.Keys(t, e, "dois", nil)[:100]
 	if !slices.Equal(got, want) || sum.Records != 100 || sum.Pages != 4 {
 		t.Fatalf("%d records in %d pages (summary %d), want the first 100 in 4", len(got), sum.Pages, sum.Records)
 	}
@@ -214,7 +181,7 @@ func TestStdout(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "out")
 	os.WriteFile(path, buf.Bytes(), 0o644)
-	sameKeys(t, fileKeys(t, path, "id"), oracleKeys(t, e, "dois", nil))
+	sameKeys(t, fileKeys(t, path, "id"), demotest.Keys(t, e, "dois", nil))
 	if sum.Pages < 2 {
 		t.Errorf("%d pages", sum.Pages)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"folio/client"
+	"folio/internal/demotest"
 )
 
 // TestParallel harvests in 4 slices and compares with the sequential
@@ -41,7 +42,7 @@ func TestParallel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := oracleKeys(t, e, c.collection, c.filters)
+			want := demotest.Keys(t, e, c.collection, c.filters)
 			if len(want) < 100 {
 				t.Fatalf("only %d records: the filter selects too few to test", len(want))
 			}
@@ -112,7 +113,7 @@ func TestParallelResume(t *testing.T) {
 			if !sum.Resumed {
 				t.Error("the second run did not resume")
 			}
-			want := oracleKeys(t, e, c.collection, nil)
+			want := demotest.Keys(t, e, c.collection, nil)
 			sameKeys(t, fileKeys(t, o.Out, c.key), want)
 			if total != int64(len(want)) {
 				t.Errorf("progress showed a total of %d, want %d", total, len(want))

@@ -3,16 +3,22 @@
 package demotest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"testing"
 
 	"folio/config"
 	"folio/demo"
+	"folio/dialect/native"
 	"folio/engine"
+	"folio/export"
 	"folio/server"
 	"folio/source/sqlite"
 )
@@ -57,4 +63,37 @@ func Serve(t testing.TB, rows int) (*httptest.Server, *engine.Engine) {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts, e
+}
+
+// Keys returns the key of every row of collection name that the native
+// query parameters filters select, in the collection's default order (or
+// the one filters' sort names), from the engine itself: the oracle a
+// harvest over HTTP is held against.
+func Keys(t testing.TB, e *engine.Engine, name string, filters url.Values) []string {
+	t.Helper()
+	c, err := e.Collection(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := url.Values{"fields": {c.Key}}
+	for k, v := range filters {
+		params[k] = v
+	}
+	q, err := native.ParseQuery(c, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := export.Write(context.Background(), e, export.Request{Collection: c, Query: q, Format: export.NDJSON}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for line := range bytes.Lines(buf.Bytes()) {
+		var row map[string]any
+		if err := json.Unmarshal(line, &row); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, fmt.Sprint(row[c.Key]))
+	}
+	return keys
 }

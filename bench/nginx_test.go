@@ -1,17 +1,10 @@
 package bench
 
 import (
-	"context"
 	"os/exec"
 	"testing"
 
-	"folio/config"
-	"folio/demo"
-	"folio/engine"
 	"folio/internal/nginxtest"
-	"folio/internal/pgtest"
-	"folio/server"
-	"folio/source/postgres"
 )
 
 // BenchmarkNginx measures 100-row pages/s with 32 connections through nginx
@@ -26,36 +19,10 @@ func BenchmarkNginx(b *testing.B) {
 		b.Fatal("wrk is needed: apt-get install -y wrk")
 	}
 	secs := benchSeconds(b)
-	ctx := context.Background()
-	pg := pgtest.StartServer(b)
-	url := pg.CreateDB(b)
-	if err := postgres.Load(ctx, url, demo.Tables(benchRows(b), demo.DefaultSeed), nil); err != nil {
-		b.Fatal(err)
-	}
-	signer, _ := engine.NewSigner([]byte("benchmark-secret-0123456789abcdef"))
+	url := postgresDemo(b)
+	// Two nodes share one signing key, so a cursor from either works on both.
 	node := func() string {
-		src, err := postgres.Open(ctx, url, postgres.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { src.Close() })
-		found, err := src.Collections(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg := config.Demo()
-		cols, err := config.Apply(found, cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := engine.New(src, signer, cols)
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: discardLogger(), CacheBytes: -1})
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, srv := serve(b, postgresSource(b, url), -1)
 		return listen(b, srv.Handler())[len("http://"):]
 	}
 	a, c := node(), node()

@@ -6,12 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"folio/config"
-	"folio/demo"
 	"folio/engine"
-	"folio/internal/pgtest"
-	"folio/server"
-	"folio/source/postgres"
 )
 
 // BenchmarkPostgres loads the demo dataset (FOLIO_BENCH_ROWS entries,
@@ -26,38 +21,7 @@ func BenchmarkPostgres(b *testing.B) {
 		b.Fatal("wrk is needed: apt-get install -y wrk")
 	}
 	secs := benchSeconds(b)
-	ctx := context.Background()
-	rows := benchRows(b)
-	pg := pgtest.StartServer(b)
-	url := pg.CreateDB(b)
-	start := time.Now()
-	if err := postgres.Load(ctx, url, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("loaded %d entries (and the other tables) into PostgreSQL with COPY in %s", rows, time.Since(start).Round(time.Second))
-	src, err := postgres.Open(ctx, url, postgres.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { src.Close() })
-	found, err := src.Collections(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg := config.Demo()
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, _ := engine.NewSigner([]byte("benchmark-secret-0123456789abcdef"))
-	pe, err := engine.New(src, signer, cols)
-	if err != nil {
-		b.Fatal(err)
-	}
-	psrv, err := server.New(server.Options{Engine: pe, Mounts: cfg.MountList(), Logger: discardLogger(), CacheBytes: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	pe, psrv := serve(b, postgresSource(b, postgresDemo(b)), -1)
 	pgBase := listen(b, psrv.Handler())
 	lite := newStackCache(b, demoDB(b), -1)
 	liteBase := listen(b, lite.srv.Handler())

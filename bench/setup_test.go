@@ -18,7 +18,9 @@ import (
 	"folio/config"
 	"folio/demo"
 	"folio/engine"
+	"folio/internal/pgtest"
 	"folio/server"
+	"folio/source/postgres"
 	"folio/source/sqlite"
 )
 
@@ -65,13 +67,21 @@ func newStackCache(tb testing.TB, path string, cacheBytes int64) *stack {
 // newStackWith is newStackCache with the SQLite source's options.
 func newStackWith(tb testing.TB, path string, cacheBytes int64, opt sqlite.Options) *stack {
 	tb.Helper()
-	ctx := context.Background()
-	src, err := sqlite.Open(ctx, path, opt)
+	src, err := sqlite.Open(context.Background(), path, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { src.Close() })
-	found, err := src.Collections(ctx)
+	eng, srv := serve(tb, src, cacheBytes)
+	return &stack{src: src, eng: eng, srv: srv}
+}
+
+// serve builds the engine and server `folio serve` would over src: the
+// demo configuration, every dialect mounted, one signing key for every
+// node, the page cache budget set (negative: off).
+func serve(tb testing.TB, src engine.Source, cacheBytes int64) (*engine.Engine, *server.Server) {
+	tb.Helper()
+	found, err := src.Collections(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -92,7 +102,34 @@ func newStackWith(tb testing.TB, path string, cacheBytes int64, opt sqlite.Optio
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &stack{src: src, eng: e, srv: srv}
+	return e, srv
+}
+
+// postgresDemo starts a PostgreSQL server, loads the demo dataset of
+// benchRows entries into a database of it with COPY, and returns the
+// database's URL.
+func postgresDemo(tb testing.TB) string {
+	tb.Helper()
+	pg := pgtest.StartServer(tb)
+	url := pg.CreateDB(tb)
+	start := time.Now()
+	rows := benchRows(tb)
+	if err := postgres.Load(context.Background(), url, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("loaded %d entries (and the other tables) into PostgreSQL with COPY in %s", rows, time.Since(start).Round(time.Second))
+	return url
+}
+
+// postgresSource opens url as a source until the benchmark ends.
+func postgresSource(tb testing.TB, url string) *postgres.Source {
+	tb.Helper()
+	src, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { src.Close() })
+	return src
 }
 
 // listen serves h on a random loopback port until the test ends and

@@ -359,10 +359,6 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 		q.Set("sort", sort)
 		q.Set("limit", "1")
 		q.Set("fields", ps.Key)
-		if sort == ps.Key {
-			// One count at the start gives the progress bar its total.
-			q.Set("total", "exact")
-		}
 		eu := *u
 		eu.RawQuery = q.Encode()
 		resp, err := c.Fetch(ctx, client.Request{URL: eu.String()})
@@ -371,15 +367,9 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 		}
 		var page struct {
 			Data []map[string]json.RawMessage `json:"data"`
-			Page struct {
-				Total *int64 `json:"total"`
-			} `json:"page"`
 		}
 		if err := json.Unmarshal(resp.Body, &page); err != nil {
 			return nil, fmt.Errorf("harvest: key range: %w", err)
-		}
-		if page.Page.Total != nil {
-			ps.Total = page.Page.Total
 		}
 		if len(page.Data) == 0 {
 			return nil, nil
@@ -394,6 +384,7 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 	if err != nil {
 		return ps, err
 	}
+	ps.Total = count(ctx, c, u, filters)
 	var bounds []string
 	if lo != nil && hi != nil {
 		if keyType == "integer" {
@@ -440,6 +431,39 @@ func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, 
 	}
 	ps.Slices = append(ps.Slices, Slice{From: prev})
 	return ps, nil
+}
+
+// countBudget bounds the wait for the exact count that gives the progress
+// bar its total: on a very large table the count may take longer than it
+// is worth, and the harvest starts without one.
+const countBudget = 2 * time.Second
+
+// count asks the server for the exact number of records the filters
+// select; nil when it does not answer within countBudget.
+func count(ctx context.Context, c *client.Client, u *url.URL, filters url.Values) *int64 {
+	ctx, cancel := context.WithTimeout(ctx, countBudget)
+	defer cancel()
+	q := url.Values{}
+	for k, v := range filters {
+		q[k] = v
+	}
+	q.Set("limit", "1")
+	q.Set("total", "exact")
+	cu := *u
+	cu.RawQuery = q.Encode()
+	resp, err := c.Fetch(ctx, client.Request{URL: cu.String()})
+	if err != nil {
+		return nil
+	}
+	var page struct {
+		Page struct {
+			Total *int64 `json:"total"`
+		} `json:"page"`
+	}
+	if json.Unmarshal(resp.Body, &page) != nil {
+		return nil
+	}
+	return page.Page.Total
 }
 
 // intBounds returns up to n-1 increasing boundaries cutting [lo, hi] into

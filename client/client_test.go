@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
@@ -94,38 +93,10 @@ func TestDialects(t *testing.T) {
 				if pages < 3 {
 					t.Errorf("only %d pages: the case does not page", pages)
 				}
-				compareKeys(t, got, want)
+				demotest.ExactlyOnce(t, got, want)
 			})
 		}
 	}
-}
-
-// compareKeys fails unless got holds every key of want exactly once.
-func compareKeys(t testing.TB, got, want []string) {
-	t.Helper()
-	g := slices.Clone(got)
-	w := slices.Clone(want)
-	slices.Sort(g)
-	slices.Sort(w)
-	if slices.Equal(g, w) {
-		return
-	}
-	seen := map[string]int{}
-	for _, k := range got {
-		seen[k]++
-	}
-	dup, missing := 0, 0
-	for _, n := range seen {
-		if n > 1 {
-			dup++
-		}
-	}
-	for _, k := range want {
-		if seen[k] == 0 {
-			missing++
-		}
-	}
-	t.Fatalf("harvested %d keys, want %d: %d duplicated, %d missing", len(got), len(want), dup, missing)
 }
 
 // TestResumeFromCheckpoint stops a harvest after some pages, serialises
@@ -178,7 +149,7 @@ func TestResumeFromCheckpoint(t *testing.T) {
 				}
 				got = append(got, recordKey(t, r, hc.key...))
 			}
-			compareKeys(t, got, want)
+			demotest.ExactlyOnce(t, got, want)
 		})
 	}
 }

@@ -105,7 +105,7 @@ func TestFaults(t *testing.T) {
 				}
 				got = append(got, recordKey(t, r, hc.key...))
 			}
-			compareKeys(t, got, demotest.Keys(t, e, hc.collection, hc.filters))
+			demotest.ExactlyOnce(t, got, demotest.Keys(t, e, hc.collection, hc.filters))
 			requests, faults := fp.counts()
 			if faults == 0 {
 				t.Fatalf("%d requests and no fault injected", requests)

@@ -27,6 +27,19 @@ func FormatOf(path string) string {
 	return NDJSON
 }
 
+// format is the output format o asks for, checked before any file is
+// touched.
+func (o Options) format() (string, error) {
+	f := o.Format
+	if f == "" {
+		f = FormatOf(o.Out)
+	}
+	if f != NDJSON && f != CSV {
+		return "", fmt.Errorf("harvest: unknown output format %q (ndjson or csv)", f)
+	}
+	return f, nil
+}
+
 // csvTable writes records as CSV rows. Nested objects are flattened into
 // dotted column names (attributes.title), arrays are kept as JSON text, null
 // is an empty cell. The columns are fixed by the first page (the union of

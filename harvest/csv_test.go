@@ -203,3 +203,21 @@ func TestParallelCSV(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownFormat is refused before any file is created or cut.
+func TestUnknownFormat(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{Client: client.New(client.Options{}), Request: client.Request{URL: "http://127.0.0.1:1/v1/entries"}, Dialect: "native",
+		Out: filepath.Join(dir, "out.ndjson"), Checkpoint: filepath.Join(dir, "cp.json"), Format: "xlsx"}
+	for name, run := range map[string]func() error{
+		"sequential": func() error { _, err := Run(context.Background(), o); return err },
+		"parallel":   func() error { _, err := RunParallel(context.Background(), o, 2); return err },
+	} {
+		if err := run(); err == nil || !strings.Contains(err.Error(), `unknown output format "xlsx"`) {
+			t.Errorf("%s: error %v, want one naming the format", name, err)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%s: files were created: %v", name, entries)
+		}
+	}
+}

@@ -145,6 +145,10 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if o.Checkpoint != "" && o.Out == "" {
 		return sum, errors.New("harvest: a checkpoint needs an output file")
 	}
+	format, err := o.format()
+	if err != nil {
+		return sum, err
+	}
 	st, resumed, err := State{}, false, error(nil)
 	if o.Checkpoint != "" {
 		st, resumed, err = ReadState(o.Checkpoint)
@@ -223,21 +227,13 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		lastSave, dirty = time.Now(), false
 		return nil
 	}
-	format := o.Format
-	if format == "" {
-		format = FormatOf(o.Out)
-	}
 	var table *csvTable
-	switch format {
-	case NDJSON:
-	case CSV:
+	if format == CSV {
 		cols := st.Columns
 		if cols == nil {
 			cols = o.columns
 		}
 		table = newCSVTable(cols, !o.part && st.OutputBytes == 0)
-	default:
-		return sum, fmt.Errorf("harvest: unknown output format %q (ndjson or csv)", format)
 	}
 	var buf bytes.Buffer
 	pos := st.Position

@@ -42,29 +42,6 @@ func fileKeys(t testing.TB, path, key string) []string {
 	return keys
 }
 
-// sameKeys fails unless got holds every key of want exactly once.
-func sameKeys(t testing.TB, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, k := range got {
-		seen[k]++
-	}
-	dup, missing := 0, 0
-	for _, n := range seen {
-		if n > 1 {
-			dup++
-		}
-	}
-	for _, k := range want {
-		if seen[k] == 0 {
-			missing++
-		}
-	}
-	if len(got) != len(want) || dup > 0 || missing > 0 {
-		t.Fatalf("output has %d records, want %d: %d duplicated keys, %d missing", len(got), len(want), dup, missing)
-	}
-}
-
 // TestResumeAfterInterrupt stops a harvest after some pages, appends a
 // torn record as a kill between the write and the checkpoint would leave,
 // and resumes: the output holds every record exactly once.
@@ -128,7 +105,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 					t.Error("the second run did not resume")
 				}
 				want := demotest.Keys(t, e, c.collection, c.filters)
-				sameKeys(t, fileKeys(t, o.Out, c.key), want)
+				demotest.ExactlyOnce(t, fileKeys(t, o.Out, c.key), want)
 				if sum.Records != int64(len(want)) {
 					t.Errorf("summary says %d records, want %d", sum.Records, len(want))
 				}
@@ -181,7 +158,7 @@ func TestStdout(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "out")
 	os.WriteFile(path, buf.Bytes(), 0o644)
-	sameKeys(t, fileKeys(t, path, "id"), demotest.Keys(t, e, "dois", nil))
+	demotest.ExactlyOnce(t, fileKeys(t, path, "id"), demotest.Keys(t, e, "dois", nil))
 	if sum.Pages < 2 {
 		t.Errorf("%d pages", sum.Pages)
 	}

@@ -99,7 +99,7 @@ func TestKillAndResume(t *testing.T) {
 			if kills < 2 {
 				t.Errorf("only %d kills landed before the harvest completed", kills)
 			}
-			sameKeys(t, fileKeys(t, out, c.key), demotest.Keys(t, e, c.collection, c.filters))
+			demotest.ExactlyOnce(t, fileKeys(t, out, c.key), demotest.Keys(t, e, c.collection, c.filters))
 		})
 	}
 }

@@ -88,12 +88,9 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		filters.Del(p)
 	}
 
-	format := o.Format
-	if format == "" {
-		format = FormatOf(o.Out)
-	}
-	if format != NDJSON && format != CSV {
-		return sum, fmt.Errorf("harvest: unknown output format %q (ndjson or csv)", format)
+	format, err := o.format()
+	if err != nil {
+		return sum, err
 	}
 	var ps parallelState
 	resumed := false

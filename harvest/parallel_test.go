@@ -48,8 +48,8 @@ func TestParallel(t *testing.T) {
 			}
 			seqKeys := fileKeys(t, seq.Out, c.key)
 			got := fileKeys(t, par.Out, c.key)
-			sameKeys(t, got, want)
-			sameKeys(t, seqKeys, want)
+			demotest.ExactlyOnce(t, got, want)
+			demotest.ExactlyOnce(t, seqKeys, want)
 			if sum.Records != int64(len(want)) {
 				t.Errorf("summary says %d records, want %d", sum.Records, len(want))
 			}
@@ -114,7 +114,7 @@ func TestParallelResume(t *testing.T) {
 				t.Error("the second run did not resume")
 			}
 			want := demotest.Keys(t, e, c.collection, nil)
-			sameKeys(t, fileKeys(t, o.Out, c.key), want)
+			demotest.ExactlyOnce(t, fileKeys(t, o.Out, c.key), want)
 			if total != int64(len(want)) {
 				t.Errorf("progress showed a total of %d, want %d", total, len(want))
 			}

@@ -97,3 +97,27 @@ func Keys(t testing.TB, e *engine.Engine, name string, filters url.Values) []str
 	}
 	return keys
 }
+
+// ExactlyOnce fails the test unless got holds every key of want exactly
+// once, in any order, saying how many keys came twice and how many never.
+func ExactlyOnce(t testing.TB, got, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, k := range got {
+		seen[k]++
+	}
+	dup, missing := 0, 0
+	for _, n := range seen {
+		if n > 1 {
+			dup++
+		}
+	}
+	for _, k := range want {
+		if seen[k] == 0 {
+			missing++
+		}
+	}
+	if len(got) != len(want) || dup > 0 || missing > 0 {
+		t.Fatalf("harvested %d records, want %d: %d keys duplicated, %d missing", len(got), len(want), dup, missing)
+	}
+}

@@ -21,11 +21,11 @@ func BenchmarkKeysetDepth(b *testing.B) {
 	}
 	// The boundary 200 rows before the end: the page after it is the
 	// deepest full page.
-	end, err := st.eng.Page(ctx, c, engine.Query{}, engine.Window{Limit: 200, FromEnd: true}, engine.TotalExact)
+	end, err := st.eng.Page(ctx, c, engine.Query{}, engine.Window{Limit: 200, At: engine.Last{}}, engine.TotalExact)
 	if err != nil {
 		b.Fatal(err)
 	}
-	deep := engine.Window{Limit: 100, After: end.SortValues(end.Rows[0])}
+	deep := engine.Window{Limit: 100, At: engine.After(end.SortValues(end.Rows[0]))}
 	first := engine.Window{Limit: 100}
 	b.Logf("deep page starts after row %d of %d", end.Total.Count-200+1, end.Total.Count)
 

@@ -59,7 +59,7 @@ func BenchmarkKeyOrderPages(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			w.Cursor = p.Next
+			w.At = engine.Token(p.Next)
 		}
 		return time.Since(start)
 	}

@@ -59,11 +59,11 @@ func depthPages(tb testing.TB, e *engine.Engine, n int) (first, deep float64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	end, err := e.Page(ctx, c, engine.Query{}, engine.Window{Limit: 200, FromEnd: true}, engine.TotalNone)
+	end, err := e.Page(ctx, c, engine.Query{}, engine.Window{Limit: 200, At: engine.Last{}}, engine.TotalNone)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dw := engine.Window{Limit: 100, After: end.SortValues(end.Rows[0])}
+	dw := engine.Window{Limit: 100, At: engine.After(end.SortValues(end.Rows[0]))}
 	page := func(w engine.Window) time.Duration {
 		start := time.Now()
 		p, err := e.Page(ctx, c, engine.Query{}, w, engine.TotalNone)

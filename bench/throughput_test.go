@@ -96,7 +96,7 @@ func deepPaths(tb testing.TB, e *engine.Engine, n int) (folio, bare []string) {
 		folio = append(folio, "/v1/entries?limit=100&cursor="+p.Next)
 		t := v[0].(time.Time).Format("2006-01-02T15:04:05.000000Z")
 		bare = append(bare, "/?limit=100&after="+url.QueryEscape(t+","+v[1].(string)))
-		w.Cursor = p.Next
+		w.At = engine.Token(p.Next)
 	}
 	return folio, bare
 }

@@ -91,53 +91,52 @@ func (s *Signer) Encode(fp [8]byte, c Cursor) string {
 // Decode verifies token and checks it against the query fingerprint fp and
 // the order it must continue. Every failure is a *Error with CodeInvalidCursor.
 func (s *Signer) Decode(token string, fp [8]byte, order []OrderKey) (Cursor, error) {
-	const param = "cursor"
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || !urlSafe(token) {
-		return Cursor{}, InvalidCursorf(param, "cursor is not valid base64url: it was truncated or altered")
+		return Cursor{}, invalidCursor("cursor is not valid base64url: it was truncated or altered")
 	}
 	if len(raw) < headerLen+macLen {
-		return Cursor{}, InvalidCursorf(param, "cursor is too short: it was truncated")
+		return Cursor{}, invalidCursor("cursor is too short: it was truncated")
 	}
 	if raw[0] != cursorVersion {
-		return Cursor{}, InvalidCursorf(param, "cursor format version %d is not supported (this server writes version %d); start again from the first page", raw[0], cursorVersion)
+		return Cursor{}, invalidCursor("cursor format version %d is not supported (this server writes version %d); start again from the first page", raw[0], cursorVersion)
 	}
 	body, sum := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
 	if !hmac.Equal(sum, s.mac(body)) {
-		return Cursor{}, InvalidCursorf(param, "cursor signature does not verify: it was altered, truncated or issued by a server with another secret")
+		return Cursor{}, invalidCursor("cursor signature does not verify: it was altered, truncated or issued by a server with another secret")
 	}
 	if [8]byte(body[2:10]) != fp {
-		return Cursor{}, InvalidCursorf(param, "cursor belongs to a different query: keep the collection, filters and sort of the request that issued it")
+		return Cursor{}, invalidCursor("cursor belongs to a different query: keep the collection, filters and sort of the request that issued it")
 	}
 	c := Cursor{Before: body[1]&flagBefore != 0, FromEnd: body[1]&flagFromEnd != 0}
 	if body[1]&^(flagBefore|flagFromEnd) != 0 {
-		return Cursor{}, InvalidCursorf(param, "cursor has unknown flags")
+		return Cursor{}, invalidCursor("cursor has unknown flags")
 	}
 	rest := body[headerLen:]
 	for len(rest) > 0 {
 		var v Value
 		v, rest, err = readValue(rest)
 		if err != nil {
-			return Cursor{}, InvalidCursorf(param, "cursor is malformed: %v", err)
+			return Cursor{}, invalidCursor("cursor is malformed: %v", err)
 		}
 		c.Values = append(c.Values, v)
 	}
 	if c.FromEnd {
 		if len(c.Values) != 0 {
-			return Cursor{}, InvalidCursorf(param, "cursor is malformed: an end cursor carries no values")
+			return Cursor{}, invalidCursor("cursor is malformed: an end cursor carries no values")
 		}
 		return c, nil
 	}
 	if len(c.Values) != len(order) {
-		return Cursor{}, InvalidCursorf(param, "cursor holds %d values for a sort of %d fields", len(c.Values), len(order))
+		return Cursor{}, invalidCursor("cursor holds %d values for a sort of %d fields", len(c.Values), len(order))
 	}
 	for i, o := range order {
 		v := c.Values[i]
 		if v == nil && !o.Field.Nullable {
-			return Cursor{}, InvalidCursorf(param, "cursor holds NULL for non-null field %q", o.Field.Name)
+			return Cursor{}, invalidCursor("cursor holds NULL for non-null field %q", o.Field.Name)
 		}
 		if !checkType(o.Field.Type, v) {
-			return Cursor{}, InvalidCursorf(param, "cursor value for %q is not of type %v", o.Field.Name, o.Field.Type)
+			return Cursor{}, invalidCursor("cursor value for %q is not of type %v", o.Field.Name, o.Field.Type)
 		}
 	}
 	return c, nil

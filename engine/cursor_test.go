@@ -106,7 +106,7 @@ func TestCursorRejects(t *testing.T) {
 	for name, c := range cases {
 		_, err := s.Decode(c.token, c.fp, order)
 		e, ok := AsError(err)
-		if !ok || e.Code != CodeInvalidCursor || e.Status() != 400 {
+		if !ok || e.Code != CodeInvalidCursor || e.Param != ParamCursor {
 			t.Errorf("%s: got %v, want a 400 cursor error", name, err)
 			continue
 		}

@@ -46,7 +46,7 @@ func ParseTotalMode(s string) (TotalMode, error) {
 	case "none":
 		return TotalNone, nil
 	}
-	return 0, Invalidf("total", "must be exact, estimate or none, got %q", s)
+	return 0, invalid(ParamTotal, "must be exact, estimate or none, got %q", s)
 }
 
 // Total is a row count, exact or estimated.
@@ -61,22 +61,6 @@ func (t Total) Relation() string {
 		return "estimate"
 	}
 	return "eq"
-}
-
-// Window says which slice of the ordered result a request wants.
-// At most one of Offset (with UseOffset), Cursor, After, Before and FromEnd
-// is set; none means the first page.
-type Window struct {
-	Limit     int  // rows per page; 0 means the collection's default
-	UseOffset bool // offset paging
-	Offset    int
-	Cursor    string  // a signed token issued by this engine
-	After     []Value // transparent boundary: rows strictly after these sort values
-	Before    []Value // transparent boundary: rows strictly before them
-	FromEnd   bool    // the last page
-	// CountOnly asks for no rows, only the total (JSON:API's page[size]=0,
-	// NOMAD's page_size 0).
-	CountOnly bool
 }
 
 // Page is one page of a result. Rows are in the query's order whichever way
@@ -168,7 +152,8 @@ func (e *Engine) Collections() []*Collection {
 // Source returns the engine's source.
 func (e *Engine) Source() Source { return e.src }
 
-// Page returns one page of q over c.
+// Page returns one page of q over c: w.Limit rows (0: the collection's
+// default) from w.At, and the total mode asks for.
 func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mode TotalMode) (*Page, error) {
 	r, err := resolve(c, q)
 	if err != nil {
@@ -178,31 +163,26 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	if limit == 0 {
 		limit = c.DefaultLimit
 	}
-	if !w.CountOnly && (limit < 0 || limit > c.MaxLimit) {
-		return nil, Invalidf("limit", "must be between 1 and %d, got %d", c.MaxLimit, limit)
+	if limit < 0 || limit > c.MaxLimit {
+		return nil, invalid(ParamLimit, "must be between 1 and %d, got %d", c.MaxLimit, limit)
 	}
-	keyset := !w.UseOffset
-	if keyset && len(r.order) == 0 || keyset && !c.Keyed() {
-		if w.Cursor != "" || w.After != nil || w.Before != nil || w.FromEnd {
-			return nil, Invalidf("cursor", "collection %q has no unique key, so it is paged by offset only", c.Name)
-		}
-		keyset = false
+	off, offset := w.At.(Offset)
+	keyset := !offset && len(r.order) > 0 && c.Keyed()
+	if !keyset && !offset && w.At != nil {
+		return nil, invalid(ParamCursor, "collection %q has no unique key, so it is paged by offset only", c.Name)
 	}
 	p := &Page{Collection: c, Columns: r.columns, Order: r.order, Limit: limit, Keyset: keyset, fp: r.fp}
 	for _, f := range r.out {
 		p.Fields = append(p.Fields, slices.Index(r.columns, f))
 	}
 	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: limit + 1}
-
-	if !w.CountOnly {
-		if keyset {
-			err = e.keysetPage(ctx, r, w, plan, p)
-		} else {
-			err = e.offsetPage(ctx, w, plan, p)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if keyset {
+		err = e.keysetPage(ctx, r, w.At, plan, p)
+	} else {
+		err = e.offsetPage(ctx, int(off), plan, p)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if mode != TotalNone {
 		t, err := e.total(ctx, r, mode)
@@ -214,21 +194,41 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	return p, nil
 }
 
-func (e *Engine) offsetPage(ctx context.Context, w Window, plan *Plan, p *Page) error {
-	if w.Offset < 0 {
-		return Invalidf("offset", "must be 0 or more, got %d", w.Offset)
+// Total counts the rows q selects in c, exactly (cached until the data
+// changes) or from the database's statistics: what a client that asks for
+// no rows (JSON:API's page[size]=0, NOMAD's page_size 0) is answered with.
+func (e *Engine) Total(ctx context.Context, c *Collection, q Query, mode TotalMode) (Total, error) {
+	if mode == TotalNone {
+		return Total{}, invalid(ParamTotal, "a count must be exact or an estimate")
+	}
+	r, err := resolve(c, q)
+	if err != nil {
+		return Total{}, err
+	}
+	return e.total(ctx, r, mode)
+}
+
+// Check validates q against c without running it: the errors Page and
+// Stream would report for the query itself, for a dialect that answers a
+// request without reading rows or counting them.
+func (e *Engine) Check(c *Collection, q Query) error {
+	_, err := resolve(c, q)
+	return err
+}
+
+func (e *Engine) offsetPage(ctx context.Context, offset int, plan *Plan, p *Page) error {
+	if offset < 0 {
+		return invalid(ParamOffset, "must be 0 or more, got %d", offset)
 	}
 	// Offset > MaxOffset-Limit, not Offset+Limit > MaxOffset: a client's
 	// offset may be near MaxInt, and the sum would wrap to a negative number.
-	if w.Offset > p.Collection.MaxOffset-p.Limit && w.Offset > 0 {
-		hint := "use cursor paging (follow the next link without offset)"
-		if !p.Collection.Keyed() {
-			hint = "narrow the query with filters"
-		}
-		return Invalidf("offset", "offset paging reaches only the first %d rows (offset %d + limit %d); %s", p.Collection.MaxOffset, w.Offset, p.Limit, hint)
+	if offset > p.Collection.MaxOffset-p.Limit && offset > 0 {
+		err := invalid(ParamOffset, "offset paging reaches only the first %d rows (offset %d + limit %d)", p.Collection.MaxOffset, offset, p.Limit)
+		err.Err = ErrOffsetTooDeep
+		return err
 	}
-	plan.Offset = w.Offset
-	p.Offset = w.Offset
+	plan.Offset = offset
+	p.Offset = offset
 	if err := e.fetch(ctx, plan, p); err != nil {
 		return err
 	}
@@ -237,23 +237,23 @@ func (e *Engine) offsetPage(ctx context.Context, w Window, plan *Plan, p *Page) 
 		p.Rows = p.Rows[:p.Limit]
 		p.HasNext = true
 	}
-	p.HasPrev = w.Offset > 0
+	p.HasPrev = offset > 0
 	return nil
 }
 
-func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Plan, p *Page) error {
+func (e *Engine) keysetPage(ctx context.Context, r *resolved, at Position, plan *Plan, p *Page) error {
 	var cur Cursor
-	switch {
-	case w.Cursor != "":
+	switch at := at.(type) {
+	case Token:
 		var err error
-		if cur, err = e.signer.Decode(w.Cursor, r.fp, r.order); err != nil {
+		if cur, err = e.signer.Decode(string(at), r.fp, r.order); err != nil {
 			return err
 		}
-	case w.After != nil:
-		cur = Cursor{Values: w.After}
-	case w.Before != nil:
-		cur = Cursor{Values: w.Before, Before: true}
-	case w.FromEnd:
+	case After:
+		cur = Cursor{Values: at}
+	case Before:
+		cur = Cursor{Values: at, Before: true}
+	case Last:
 		cur = Cursor{FromEnd: true}
 	}
 	if !cur.FromEnd && cur.Values != nil {
@@ -266,7 +266,7 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, w Window, plan *Pl
 		plan.Order = reverse(r.order)
 	}
 	if cur.Values != nil {
-		plan.Seek = After(plan.Order, cur.Values)
+		plan.Seek = SeekAfter(plan.Order, cur.Values)
 		plan.Filters = withoutImplied(plan.Filters, plan.Order, cur.Values)
 	}
 	if err := e.fetch(ctx, plan, p); err != nil {
@@ -308,33 +308,31 @@ func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
 	return sourceError(ctx, err)
 }
 
-// Stream runs q over c and calls emit for every row, as rows arrive, in
-// constant memory. w may narrow the stream: Offset (with UseOffset) and
-// Limit (0: no limit) as in SQL, or After, a transparent boundary; any
-// limit is allowed, since nothing is buffered. start is called once,
-// before the first row, with the columns of each Row and the indexes of the
-// projected fields, as in Page.
-func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, w Window, start func(columns []*Field, out []int) error, emit func(Row) error) error {
+// Stream runs q over c and calls emit for every row of span, as rows
+// arrive, in constant memory: any limit is allowed, since nothing is
+// buffered. start is called once, before the first row, with the columns
+// of each Row and the indexes of the projected fields, as in Page.
+func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, start func(columns []*Field, out []int) error, emit func(Row) error) error {
 	r, err := resolve(c, q)
 	if err != nil {
 		return err
 	}
-	if w.Limit < 0 {
-		return Invalidf("limit", "must be 0 or more, got %d", w.Limit)
+	if span.Limit < 0 {
+		return invalid(ParamLimit, "must be 0 or more, got %d", span.Limit)
 	}
-	if w.Offset < 0 {
-		return Invalidf("offset", "must be 0 or more, got %d", w.Offset)
-	}
-	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: w.Limit}
-	if w.UseOffset {
-		plan.Offset = w.Offset
-	}
-	if w.After != nil {
-		if err := checkBoundary(r.order, w.After); err != nil {
+	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: span.Limit}
+	switch from := span.From.(type) {
+	case Offset:
+		if from < 0 {
+			return invalid(ParamOffset, "must be 0 or more, got %d", from)
+		}
+		plan.Offset = int(from)
+	case After:
+		if err := checkBoundary(r.order, from); err != nil {
 			return err
 		}
-		plan.Seek = After(r.order, w.After)
-		plan.Filters = withoutImplied(plan.Filters, r.order, w.After)
+		plan.Seek = SeekAfter(r.order, from)
+		plan.Filters = withoutImplied(plan.Filters, r.order, from)
 	}
 	out := make([]int, len(r.out))
 	for i, f := range r.out {
@@ -372,7 +370,7 @@ func (e *Engine) Get(ctx context.Context, c *Collection, key string, fields []st
 		return nil, NotFoundf("no %s record with key %q", c.Name, key)
 	}
 	q := Query{Filters: []Filter{{Field: kf.Name, Op: OpEq, Values: []Value{v}}}, Fields: fields}
-	p, err := e.Page(ctx, c, q, Window{Limit: 1, UseOffset: true}, TotalNone)
+	p, err := e.Page(ctx, c, q, Window{Limit: 1, At: Offset(0)}, TotalNone)
 	if err != nil {
 		return nil, err
 	}
@@ -386,11 +384,11 @@ func (e *Engine) Get(ctx context.Context, c *Collection, key string, fields []st
 // continue, so that a dialect's decoding slip is a 400, not a database error.
 func checkBoundary(order []OrderKey, values []Value) error {
 	if len(values) != len(order) {
-		return InvalidCursorf("cursor", "cursor holds %d values for a sort of %d fields", len(values), len(order))
+		return invalidCursor("cursor holds %d values for a sort of %d fields", len(values), len(order))
 	}
 	for i, o := range order {
 		if !checkType(o.Field.Type, values[i]) || values[i] == nil && !o.Field.Nullable {
-			return InvalidCursorf("cursor", "cursor value for %q is not a %v", o.Field.Name, o.Field.Type)
+			return invalidCursor("cursor value for %q is not a %v", o.Field.Name, o.Field.Type)
 		}
 	}
 	return nil

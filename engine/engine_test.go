@@ -131,7 +131,7 @@ func TestExactTotalCache(t *testing.T) {
 				t.Fatalf("first total: %d counts, want 1", n)
 			}
 			// Unchanged data: served from the cache, whatever the window or sort.
-			for _, w := range []engine.Window{{Limit: 5}, {Limit: 7, UseOffset: true, Offset: 3}} {
+			for _, w := range []engine.Window{{Limit: 5}, {Limit: 7, At: engine.Offset(3)}} {
 				q2 := engine.Query{Filters: tt.filters, Sort: engine.Sort{{Field: "f", Desc: true}}}
 				if got := total(q2, w); got != want {
 					t.Errorf("cached total %d, want %d", got, want)
@@ -222,14 +222,14 @@ func TestOffsetBounds(t *testing.T) {
 		{math.MaxInt - 1000, 1000, false},
 	}
 	for _, tt := range tests {
-		_, err := e.Page(context.Background(), c, engine.Query{}, engine.Window{Limit: tt.limit, UseOffset: true, Offset: tt.offset}, engine.TotalNone)
+		_, err := e.Page(context.Background(), c, engine.Query{}, engine.Window{Limit: tt.limit, At: engine.Offset(tt.offset)}, engine.TotalNone)
 		if tt.ok {
 			if err != nil {
 				t.Errorf("offset %d limit %d: %v", tt.offset, tt.limit, err)
 			}
 			continue
 		}
-		if e, ok := engine.AsError(err); !ok || e.Code != engine.CodeInvalid || e.Parameter != "offset" {
+		if e, ok := engine.AsError(err); !ok || e.Code != engine.CodeInvalid || e.Param != engine.ParamOffset {
 			t.Errorf("offset %d limit %d: error %v, want an invalid offset", tt.offset, tt.limit, err)
 		}
 	}
@@ -292,14 +292,14 @@ func TestQuerySize(t *testing.T) {
 				}
 				// A next page adds the keyset predicate to the same filters.
 				if p.HasNext {
-					if _, err := e.Page(context.Background(), c, q, engine.Window{Limit: 5, Cursor: p.Next}, engine.TotalNone); err != nil {
+					if _, err := e.Page(context.Background(), c, q, engine.Window{Limit: 5, At: engine.Token(p.Next)}, engine.TotalNone); err != nil {
 						t.Fatalf("next page: %v", err)
 					}
 				}
 				return
 			}
 			ee, ok := engine.AsError(err)
-			if !ok || ee.Code != engine.CodeInvalid || ee.Parameter != tt.param || !strings.Contains(ee.Message, "split it") {
+			if !ok || ee.Code != engine.CodeInvalid || ee.Param != engine.ParamFilter || ee.Field != tt.param || !strings.Contains(ee.Message, "split it") {
 				t.Fatalf("error %v, want a 400 naming %q", err, tt.param)
 			}
 		})

@@ -53,10 +53,10 @@ type Tuple struct {
 	Desc   bool // (fields) < (values); else (fields) > (values)
 }
 
-// After builds the predicate "sorts strictly after values" for order, with
+// SeekAfter builds the predicate "sorts strictly after values" for order, with
 // NULL above every value. It is a pure function of its arguments; the
 // property tests hold it against a brute-force comparison.
-func After(order []OrderKey, values []Value) *Predicate {
+func SeekAfter(order []OrderKey, values []Value) *Predicate {
 	p := &Predicate{}
 	var prefix []Atom
 	for i, o := range order {

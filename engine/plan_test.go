@@ -62,7 +62,7 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		for _, o := range order {
 			bv = append(bv, bound[slices.Index(fields, o.Field)])
 		}
-		p := After(order, bv)
+		p := SeekAfter(order, bv)
 		want := compareRows(order, fields, row, bound) > 0
 		if got := p.Matches(fields, row); got != want {
 			t.Fatalf("order %v boundary %v row %v: predicate says %v, oracle %v", order, bv, row, got, want)

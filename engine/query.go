@@ -164,13 +164,13 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 	for _, k := range sort {
 		f := c.Field(k.Field)
 		if f == nil {
-			return nil, Invalidf("sort", "unknown field %q", k.Field)
+			return nil, invalid(ParamSort, "unknown field %q", k.Field)
 		}
 		if !f.Sortable || !f.Type.Scalar() {
-			return nil, Invalidf("sort", "field %q is not sortable", k.Field)
+			return nil, invalid(ParamSort, "field %q is not sortable", k.Field)
 		}
 		if seen[f.Name] {
-			return nil, Invalidf("sort", "field %q appears twice", k.Field)
+			return nil, invalid(ParamSort, "field %q appears twice", k.Field)
 		}
 		seen[f.Name] = true
 		r.order = append(r.order, OrderKey{Field: f, Desc: k.Desc})
@@ -196,7 +196,7 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 		for _, name := range q.Fields {
 			f := c.Field(name)
 			if f == nil {
-				return nil, Invalidf("fields", "unknown field %q", name)
+				return nil, invalid(ParamFields, "unknown field %q", name)
 			}
 			if !picked[f.Name] {
 				picked[f.Name] = true
@@ -226,12 +226,12 @@ func containsField(fs []*Field, f *Field) bool {
 func checkFilter(c *Collection, f Filter) (Filter, error) {
 	if f.Op == OpOr || f.Op == OpNot {
 		if len(f.Sub) == 0 || f.Op == OpNot && len(f.Sub) != 1 {
-			return f, Invalidf(string(f.Op), "%s needs %s", f.Op, map[Op]string{OpOr: "at least one group of conditions", OpNot: "exactly one group of conditions"}[f.Op])
+			return f, invalidFilter(string(f.Op), "%s needs %s", f.Op, map[Op]string{OpOr: "at least one group of conditions", OpNot: "exactly one group of conditions"}[f.Op])
 		}
 		out := Filter{Op: f.Op, Sub: make([][]Filter, len(f.Sub))}
 		for i, g := range f.Sub {
 			if len(g) == 0 {
-				return f, Invalidf(string(f.Op), "%s has an empty group of conditions", f.Op)
+				return f, invalidFilter(string(f.Op), "%s has an empty group of conditions", f.Op)
 			}
 			for _, h := range g {
 				th, err := checkFilter(c, h)
@@ -245,29 +245,29 @@ func checkFilter(c *Collection, f Filter) (Filter, error) {
 	}
 	fd := c.Field(f.Field)
 	if fd == nil {
-		return f, Invalidf(f.Field, "unknown field %q", f.Field)
+		return f, invalidFilter(f.Field, "unknown field %q", f.Field)
 	}
 	if !fd.Filterable {
-		return f, Invalidf(f.Field, "field %q is not filterable", f.Field)
+		return f, invalidFilter(f.Field, "field %q is not filterable", f.Field)
 	}
 	if !ValidOp(f.Op) {
-		return f, Invalidf(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
+		return f, invalidFilter(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
 	}
 	arrayOp := f.Op == OpAll || f.Op == OpAny || f.Op == OpNone
 	switch {
 	case fd.Type == TypeJSON && !arrayOp && f.Op != OpNull:
-		return f, Invalidf(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
+		return f, invalidFilter(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
 	case fd.Type != TypeJSON && arrayOp:
-		return f, Invalidf(f.Field, "operator %q applies only to JSON array fields", f.Op)
+		return f, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
 	case (f.Op == OpPrefix || f.Op == OpContains) && fd.Type != TypeText:
-		return f, Invalidf(f.Field, "operator %s applies only to text fields", f.Op)
+		return f, invalidFilter(f.Field, "operator %s applies only to text fields", f.Op)
 	}
 	out := Filter{Field: fd.Name, Op: f.Op}
 	if len(f.Values) == 0 {
-		return f, Invalidf(f.Field, "operator %q needs a value", f.Op)
+		return f, invalidFilter(f.Field, "operator %q needs a value", f.Op)
 	}
 	if f.Op != OpIn && !arrayOp && len(f.Values) != 1 {
-		return f, Invalidf(f.Field, "operator %q takes one value, got %d", f.Op, len(f.Values))
+		return f, invalidFilter(f.Field, "operator %q takes one value, got %d", f.Op, len(f.Values))
 	}
 	for _, v := range f.Values {
 		// Dialects may hand over text; type it here, once, for all of them.
@@ -278,7 +278,7 @@ func checkFilter(c *Collection, f Filter) (Filter, error) {
 			}
 			pv, err := ParseValue(t, s)
 			if err != nil {
-				return f, Invalidf(f.Field, "%v", err)
+				return f, invalidFilter(f.Field, "%v", err)
 			}
 			v = pv
 		}
@@ -287,7 +287,7 @@ func checkFilter(c *Collection, f Filter) (Filter, error) {
 			want = TypeBool
 		}
 		if v == nil || !checkType(want, v) {
-			return f, Invalidf(f.Field, "value %v is not of type %v", v, want)
+			return f, invalidFilter(f.Field, "value %v is not of type %v", v, want)
 		}
 		out.Values = append(out.Values, v)
 	}

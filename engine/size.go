@@ -29,10 +29,10 @@ func checkSize(filters []Filter) error {
 				param = string(f.Op)
 			}
 			if conds > MaxConditions {
-				return Invalidf(param, "the query has more than %d conditions; split it into several requests", MaxConditions)
+				return invalidFilter(param, "the query has more than %d conditions; split it into several requests", MaxConditions)
 			}
 			if values > MaxFilterValues {
-				return Invalidf(param, "the query's filters hold more than %d values; split it into several requests", MaxFilterValues)
+				return invalidFilter(param, "the query's filters hold more than %d values; split it into several requests", MaxFilterValues)
 			}
 			for _, g := range f.Sub {
 				conds++

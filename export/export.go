@@ -57,7 +57,7 @@ func Write(ctx context.Context, e *engine.Engine, r Request, w io.Writer) (int64
 		}
 		return nil
 	}
-	err := e.Stream(ctx, r.Collection, r.Query, engine.Window{Limit: r.Limit}, start, emit)
+	err := e.Stream(ctx, r.Collection, r.Query, engine.Span{Limit: r.Limit}, start, emit)
 	if err != nil {
 		return rows(enc), fmt.Errorf("export %s: %w", r.Collection.Name, err)
 	}
@@ -124,11 +124,11 @@ func finish(f *os.File, path string) error {
 // database's statistics (engine.TotalEstimate): cheap, and close enough
 // for a progress bar, not for anything that needs the exact count.
 func Estimate(ctx context.Context, e *engine.Engine, r Request) (int64, error) {
-	p, err := e.Page(ctx, r.Collection, r.Query, engine.Window{UseOffset: true, CountOnly: true}, engine.TotalEstimate)
+	t, err := e.Total(ctx, r.Collection, r.Query, engine.TotalEstimate)
 	if err != nil {
 		return 0, err
 	}
-	n := p.Total.Count
+	n := t.Count
 	if r.Limit > 0 && n > int64(r.Limit) {
 		n = int64(r.Limit)
 	}

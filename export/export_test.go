@@ -300,7 +300,7 @@ func TestQuery(t *testing.T) {
 		}
 	}
 	_, err := Write(context.Background(), e, Request{Collection: c, Format: CSV, Query: engine.Query{Sort: engine.Sort{{Field: "nope"}}}}, &bytes.Buffer{})
-	if e, ok := engine.AsError(err); !ok || e.Parameter != "sort" {
+	if e, ok := engine.AsError(err); !ok || e.Param != engine.ParamSort {
 		t.Errorf("unknown sort field: %v, want an engine error naming sort", err)
 	}
 }

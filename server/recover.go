@@ -1,17 +1,22 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+
+	"folio/httperr"
 )
 
 // recoverPanics is a safety net: no request should panic, but if one does
-// the client gets a 500 in JSON and the log gets the stack, and the server
-// keeps serving.
-func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
+// the log gets the stack, the client a 500 in the mount's error shape (or,
+// when the response has begun, a dropped connection, never a clean end),
+// and the server keeps serving.
+func recoverPanics(log *slog.Logger, errs *httperr.Writer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b := &begun{ResponseWriter: w}
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -22,15 +27,41 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic", "panic", v, "path", r.URL.Path,
 					"request_id", RequestID(r.Context()), "stack", string(debug.Stack()))
-				if rec, ok := w.(*recorder); ok && rec.status != 0 {
-					// The response has begun; the client sees a truncated body.
-					panic(http.ErrAbortHandler)
+				err := fmt.Errorf("panic: %v", v)
+				if b.started {
+					errs.Abort(r, err)
 				}
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusInternalServerError)
-				w.Write([]byte(`{"error":{"status":500,"code":"internal_error","message":"internal error"}}` + "\n"))
+				errs.Error(w, r, err)
 			}()
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(b, r)
 		})
 	}
 }
+
+// begun notes whether a response has started, so that a panic after the
+// status line is sent cuts the response instead of writing a second one.
+type begun struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (b *begun) WriteHeader(code int) {
+	if code >= 200 {
+		b.started = true
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *begun) Write(p []byte) (int, error) {
+	b.started = true
+	return b.ResponseWriter.Write(p)
+}
+
+// Flush passes through so that streaming responses keep streaming.
+func (b *begun) Flush() {
+	b.started = true
+	http.NewResponseController(b.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (b *begun) Unwrap() http.ResponseWriter { return b.ResponseWriter }

@@ -1,6 +1,7 @@
 // Package server wires folio's HTTP service: the dialects mounted where the
 // configuration says, /healthz, the middleware every request passes through
-// (request id, access log, panic recovery, body limit) and an http.Server
+// (request id, access log, panic recovery; per mount, panic recovery and
+// the body limit in the mount's error shape) and an http.Server
 // with timeouts and graceful shutdown.
 package server
 
@@ -20,6 +21,7 @@ import (
 	"folio/dialect/native"
 	"folio/dialect/nomad"
 	"folio/engine"
+	"folio/httperr"
 )
 
 // Defaults for the zero values of Options.
@@ -70,6 +72,10 @@ func New(o Options) (*Server, error) {
 	if mounts == nil {
 		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
 	}
+	body := o.MaxBodyBytes
+	if body <= 0 {
+		body = DefaultMaxBodyBytes
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", health(o.Engine.Source()))
 	paths := map[string]bool{"/healthz": true}
@@ -91,12 +97,12 @@ func New(o Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Every answer of a mount has the mount's shape, those of the
+		// body limit and of a panic included.
+		errs := h.(errorWriter).Errors()
+		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)
 		mux.Handle(m.Path+"/", h)
-	}
-	body := o.MaxBodyBytes
-	if body <= 0 {
-		body = DefaultMaxBodyBytes
 	}
 	var h http.Handler = mux
 	cache := o.CacheBytes
@@ -106,12 +112,17 @@ func New(o Options) (*Server, error) {
 	if cache > 0 {
 		h = cacheResponses(newPageCache(o.Engine.Source(), cache))(h)
 	}
-	h = limitBody(body)(h)
-	h = recoverPanics(log)(h)
+	// Outside the mounts (the cache, /healthz) folio answers in the
+	// native API's shape.
+	h = recoverPanics(log, native.Errors(log))(h)
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
 	return newServer(h, log, o.ShutdownTimeout), nil
 }
+
+// errorWriter is a dialect's handler, which answers its failures in its
+// own error shape.
+type errorWriter interface{ Errors() *httperr.Writer }
 
 // groupMounts keeps the mounts in order, gathering gocdb mounts that share a
 // path into one group; every other mount is a group of its own, so a path

@@ -18,6 +18,7 @@ import (
 
 	"folio/config"
 	"folio/dataset"
+	"folio/dialect/native"
 	"folio/engine"
 	"folio/source/sqlite"
 )
@@ -167,7 +168,7 @@ func TestAccessLogAndRequestID(t *testing.T) {
 
 func TestRecoverPanics(t *testing.T) {
 	log, buf := newLogger()
-	h := requestID(newIDs())(accessLog(log)(recoverPanics(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := requestID(newIDs())(accessLog(log)(recoverPanics(log, native.Errors(log))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom")
 	}))))
 	rec := httptest.NewRecorder()
@@ -191,7 +192,7 @@ func TestRecoverPanics(t *testing.T) {
 
 func TestLimitBody(t *testing.T) {
 	var readErr error
-	h := limitBody(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := limitBody(10, native.Errors(nil))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, readErr = io.ReadAll(r.Body)
 	}))
 	rec := httptest.NewRecorder()

@@ -19,6 +19,7 @@ import (
 
 	"folio/config"
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -76,6 +77,7 @@ type Handler struct {
 	stream   bool
 	maxLimit int // 0: no cap (streaming)
 	log      *slog.Logger
+	errs     httperr.Writer
 	mux      *http.ServeMux
 	bufs     wire.Buffers // *[]byte response buffers
 
@@ -106,6 +108,7 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 		e: e, c: c, path: strings.TrimSuffix(m.Path, "/"), log: log, mux: http.NewServeMux(),
 		names: map[string]string{}, roles: map[*engine.Field]role{}, keys: map[*engine.Field][]byte{},
 	}
+	h.errs = httperr.Writer{Shape: shape{}, Log: log, Statuses: statuses}
 	if err := h.options(m.Options); err != nil {
 		return nil, fmt.Errorf("copernica mount %s: %w", m.Path, err)
 	}
@@ -239,18 +242,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // folio publishes, it does not create or change profiles.
 func (h *Handler) serveMethod(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", "GET, HEAD")
-	h.writeError(w, r, &engine.Error{Code: codeMethod, Message: "Invalid method: " + r.Method + " is not supported; this API is read-only"}, http.StatusMethodNotAllowed)
+	h.errs.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: "Invalid method: " + r.Method + " is not supported; this API is read-only"})
 }
 
 // serveUnknown answers every other path with Copernica's own message.
 func (h *Handler) serveUnknown(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, &engine.Error{Code: engine.CodeNotFound, Message: "Invalid method"}, 0)
+	h.errs.Error(w, r, &engine.Error{Code: engine.CodeNotFound, Message: "Invalid method"})
 }
 
 func (h *Handler) serveProfiles(w http.ResponseWriter, r *http.Request) {
 	req, err := h.parse(r.PathValue("id"), r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, names.Name(err))
 		return
 	}
 	if h.stream {

@@ -1,6 +1,7 @@
 package copernica
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -170,15 +171,17 @@ func (r *request) totalMode() engine.TotalMode {
 // servePage answers the non-streaming variant: one page, with a
 // Content-Length, as api.copernica.com does.
 func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request) {
-	win := engine.Window{UseOffset: true, Offset: r.start, Limit: r.limit, CountOnly: r.limit == 0}
-	p, err := h.e.Page(hr.Context(), h.c, r.query, win, r.totalMode())
-	if e, ok := engine.AsError(err); ok && e.Parameter == "offset" && e.Code == engine.CodeInvalid {
-		// The engine's hint speaks of its own cursors; Copernica's clients
-		// page by ID instead.
+	if r.limit == 0 {
+		h.serveCount(w, hr, r)
+		return
+	}
+	p, err := h.e.Page(hr.Context(), h.c, r.query, engine.Window{Limit: r.limit, At: engine.Offset(r.start)}, r.totalMode())
+	if errors.Is(err, engine.ErrOffsetTooDeep) {
+		// The engine's limit, in Copernica's terms: its clients page by ID.
 		err = engine.Invalidf(paramStart, "start+limit may reach only the first %d profiles (start %d + limit %d); to go deeper, sort by id and continue with fields[]=ID>=<nextid>, or use the streaming host", h.c.MaxOffset, r.start, r.limit)
 	}
 	if err != nil {
-		h.writeError(w, hr, err, 0)
+		h.errs.Error(w, hr, names.Name(err))
 		return
 	}
 	l := h.layout(p.Columns, p.Fields)
@@ -199,6 +202,36 @@ func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request)
 	b = append(b, "}\n"...)
 	*bp = b
 
+	writeJSON(w, b)
+}
+
+// serveCount answers limit=0 on the page host: no profiles, the total
+// when asked for.
+func (h *Handler) serveCount(w http.ResponseWriter, hr *http.Request, r *request) {
+	total, err := h.total(hr.Context(), r)
+	if err != nil {
+		h.errs.Error(w, hr, names.Name(err))
+		return
+	}
+	b := appendHead(nil, r, total, true, 0)
+	writeJSON(w, append(b, "]}\n"...))
+}
+
+// total counts the profiles r selects when r asks for the total, and
+// otherwise only checks the query, so that a bad one is still a 400.
+func (h *Handler) total(ctx context.Context, r *request) (*engine.Total, error) {
+	if !r.total {
+		return nil, h.e.Check(h.c, r.query)
+	}
+	t, err := h.e.Total(ctx, h.c, r.query, engine.TotalExact)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// writeJSON sends a complete JSON body.
+func writeJSON(w http.ResponseWriter, b []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
@@ -218,15 +251,12 @@ var errEnough = errors.New("copernica: stream limit reached")
 // stream then reads (the stream itself is one SQL statement).
 func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *request) {
 	ctx := hr.Context()
-	var total *engine.Total
-	if r.total || r.limit == 0 {
-		// Also checks the query, so a bad one is a 400 before any byte.
-		p, err := h.e.Page(ctx, h.c, r.query, engine.Window{UseOffset: true, CountOnly: true}, r.totalMode())
-		if err != nil {
-			h.writeError(w, hr, err, 0)
-			return
-		}
-		total = p.Total
+	// Counted (or at least checked) first, so that a bad query is a 400
+	// before any byte.
+	total, err := h.total(ctx, r)
+	if err != nil {
+		h.errs.Error(w, hr, names.Name(err))
+		return
 	}
 	var (
 		s     *wire.Stream
@@ -252,28 +282,17 @@ func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *reques
 		s.Buf = l.appendProfile(s.Buf, row, r.dataOnly)
 		return s.Row()
 	}
-	var err error
 	if r.limit == 0 {
 		err = start(nil, nil)
 	} else {
-		win := engine.Window{UseOffset: true, Offset: r.start, Limit: r.limit}
+		span := engine.Span{Limit: r.limit, From: engine.Offset(r.start)}
 		if r.byID && r.limit < math.MaxInt {
-			win.Limit++ // the row after the last one names nextid
+			span.Limit++ // the row after the last one names nextid
 		}
-		err = h.e.Stream(ctx, h.c, r.query, win, start, emit)
+		err = h.e.Stream(ctx, h.c, r.query, span, start, emit)
 	}
 	if err != nil && !errors.Is(err, errEnough) {
-		switch {
-		case s == nil || s.Written() == 0:
-			h.writeError(w, hr, err, 0)
-		case ctx.Err() != nil:
-			// The client is gone; the query has stopped with it.
-		default:
-			h.log.WarnContext(ctx, "copernica stream failed", "path", hr.URL.Path, "err", err)
-			// Drop the connection without the final chunk, so that the
-			// client sees a broken response, not a short one.
-			panic(http.ErrAbortHandler)
-		}
+		h.errs.Stream(w, hr, s, names.Name(err))
 		return
 	}
 	s.Buf = append(s.Buf, `],"count":`...)

@@ -6,38 +6,40 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
-// writeError answers with GOCDB's error shape, <error>message</error>, the
-// message GOCDB itself gives where it has one. GOCDB sends these with
-// status 200; folio sends the status the error calls for (400 for a bad
-// request; DIALECTS.md). status 0 takes it from the engine error. Errors
-// that are not *engine.Error are logged and answered 500 without detail.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, status int) {
-	e, ok := engine.AsError(err)
-	switch {
-	case ok:
-		if e.Code == engine.CodeUnavailable {
-			h.log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", err)
-			w.Header().Set("Retry-After", "1")
-		}
-	case r.Context().Err() != nil:
-		// The client went away (or the server is stopping): nobody reads this.
-		e = &engine.Error{Code: engine.CodeUnavailable, Message: "the request was cancelled"}
-	default:
-		h.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
-		e = &engine.Error{Message: "internal error"}
-		status = http.StatusInternalServerError
+// shape is GOCDB's error shape, <error>message</error>, the message GOCDB
+// itself gives where it has one. GOCDB sends these with status 200; folio
+// sends the status the error calls for (400 for a bad request; see
+// docs/DIALECTS.md).
+type shape struct{}
+
+// ErrorBody renders err (httperr.Shape).
+func (shape) ErrorBody(_ *http.Request, _ int, err error) (string, []byte) {
+	msg := err.Error()
+	if e, ok := engine.AsError(err); ok {
+		msg = e.Detail()
 	}
-	if status == 0 {
-		status = e.Status()
-	}
-	b := make([]byte, 0, 64+len(e.Message))
+	b := make([]byte, 0, 64+len(msg))
 	b = append(b, "<error>"...)
-	b = appendErrorText(b, e.Message)
-	b = append(b, "</error>"...)
-	writeBody(w, status, b)
+	b = appendErrorText(b, msg)
+	return ContentType, append(b, "</error>"...)
+}
+
+// Errors returns the writer that answers the mount's failures, for the
+// server's body limit and panic recovery.
+func (h *Handler) Errors() *httperr.Writer { return &h.errs }
+
+// name names the parameter at fault in an engine error: the cursor the
+// request carried.
+func (r *request) name(err error) error {
+	p := paramNext
+	if r.before {
+		p = paramPrev
+	}
+	return engine.Names{Params: map[engine.Param]string{engine.ParamCursor: p}}.Name(err)
 }
 
 // writeBody sends a complete XML body.

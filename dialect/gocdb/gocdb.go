@@ -42,6 +42,7 @@ import (
 
 	"folio/config"
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -53,6 +54,7 @@ type Handler struct {
 	e       *engine.Engine
 	path    string
 	log     *slog.Logger
+	errs    httperr.Writer
 	mux     *http.ServeMux
 	methods map[string]*method
 	bufs    wire.Buffers // *[]byte page buffers
@@ -80,6 +82,7 @@ func NewGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger) (http.H
 	}
 	path := strings.TrimSuffix(mounts[0].Path, "/")
 	h := &Handler{e: e, path: path, log: log, mux: http.NewServeMux(), methods: map[string]*method{}}
+	h.errs = httperr.Writer{Shape: shape{}, Log: log}
 	for _, m := range mounts {
 		if strings.TrimSuffix(m.Path, "/") != path {
 			return nil, fmt.Errorf("gocdb: mounts at %s and %s cannot share a handler", mounts[0].Path, m.Path)
@@ -106,17 +109,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.writeError(w, r, &engine.Error{Code: "method_not_allowed", Message: r.Method + " is not supported; the interface is read-only (GET)"}, http.StatusMethodNotAllowed)
+		h.errs.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; the interface is read-only (GET)"})
 		return
 	}
-	h.writeError(w, r, engine.NotFoundf("Not found: methods are served at %s/?method=NAME", h.path), 0)
+	h.errs.Error(w, r, engine.NotFoundf("Not found: methods are served at %s/?method=NAME", h.path))
 }
 
 // serve answers GET {path}/?method=….
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	req, err := h.parse(r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return
 	}
 	if !req.paged {
@@ -126,24 +129,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	md := req.md
 	p, err := h.e.Page(r.Context(), md.c, req.query, req.window(), engine.TotalNone)
 	if err != nil {
-		h.writeError(w, r, cursorParam(err, req), 0)
+		h.errs.Error(w, r, req.name(err))
 		return
 	}
 	bp := h.bufs.Get()
 	defer h.bufs.Put(bp)
 	*bp = h.appendPage((*bp)[:0], r, req, p)
 	writeBody(w, http.StatusOK, *bp)
-}
-
-// cursorParam names the cursor parameter the client sent in an engine
-// error about the boundary.
-func cursorParam(err error, req *request) error {
-	if e, ok := engine.AsError(err); ok && e.Parameter == "cursor" {
-		p := paramNext
-		if req.before {
-			p = paramPrev
-		}
-		return engine.WithParameter(err, p)
-	}
-	return err
 }

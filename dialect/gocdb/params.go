@@ -278,11 +278,8 @@ func (h *Handler) parse(raw string) (*request, error) {
 // window is the engine window of a paged request: ids above next_cursor, or
 // the page of ids just below prev_cursor.
 func (r *request) window() engine.Window {
-	w := engine.Window{Limit: r.md.pageSize}
 	if r.before {
-		w.Before = []engine.Value{r.cursor}
-	} else {
-		w.After = []engine.Value{r.cursor}
+		return engine.Window{Limit: r.md.pageSize, At: engine.Before{r.cursor}}
 	}
-	return w
+	return engine.Window{Limit: r.md.pageSize, At: engine.After{r.cursor}}
 }

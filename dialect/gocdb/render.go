@@ -189,18 +189,11 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, req *request) {
 		s.Buf = md.appendRow(s.Buf, row, attrs, elems)
 		return s.Row()
 	}
-	err := h.e.Stream(r.Context(), md.c, req.query, engine.Window{}, start, emit)
-	if err != nil {
-		if s.Written() == 0 {
-			// Nothing has reached the client: the answer can still be an error.
-			s.Buf = s.Buf[:0]
-			h.writeError(w, r, err, 0)
-			return
-		}
-		// The status line is gone; a cut-off document tells the client.
-		if r.Context().Err() == nil {
-			h.log.WarnContext(r.Context(), "gocdb stream stopped", "path", r.URL.Path, "rows", rows, "err", err)
-		}
+	if err := h.e.Stream(r.Context(), md.c, req.query, engine.Span{}, start, emit); err != nil {
+		// Before the first byte the answer can still be an error; after
+		// it, the connection is dropped, so that a cut-off document can
+		// never look complete.
+		h.errs.Stream(w, r, s, err)
 		return
 	}
 	if rows == 0 {

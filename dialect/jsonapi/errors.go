@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -27,44 +28,45 @@ func notFound(detail string) *apiError {
 	return &apiError{status: http.StatusNotFound, title: notFoundTitle, detail: detail}
 }
 
-// codeInternal labels failures that are folio's fault, never the client's.
-const codeInternal engine.Code = "internal_error"
+// HTTPStatus makes an apiError an answer of its own (httperr.Answer).
+func (e *apiError) HTTPStatus() int { return e.status }
 
-// writeError answers with a JSON:API error document:
+// titles are the error titles by engine code.
+var titles = map[engine.Code]string{
+	engine.CodeInvalid:          "Invalid parameter",
+	engine.CodeInvalidCursor:    "Invalid cursor",
+	engine.CodeNotFound:         notFoundTitle,
+	engine.CodeMethodNotAllowed: "Method not allowed",
+	engine.CodeTooLarge:         "Request body too large",
+	engine.CodeUnavailable:      "Service unavailable",
+	engine.CodeInternal:         "Internal server error",
+}
+
+// shape is the JSON:API error document:
 //
 //	{"errors":[{"status":"400","title":"…","detail":"…","source":{"parameter":"page[size]"}}]}
 //
-// Engine errors take their status from their code; errors that are neither
-// engine errors nor apiErrors are logged and answered 500 without detail.
-func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ct string, err error) {
+// in the media type the request negotiated.
+type shape struct{}
+
+// ErrorBody renders err (httperr.Shape).
+func (shape) ErrorBody(r *http.Request, status int, err error) (string, []byte) {
 	var ae apiError
 	if a, ok := err.(*apiError); ok {
 		ae = *a
 	} else if e, ok := engine.AsError(err); ok {
-		ae = apiError{status: e.Status(), detail: e.Message, parameter: e.Parameter}
-		switch e.Code {
-		case engine.CodeInvalid:
-			ae.title = "Invalid parameter"
-		case engine.CodeInvalidCursor:
-			ae.title = "Invalid cursor"
-		case engine.CodeNotFound:
-			ae.title = notFoundTitle
-		case engine.CodeUnavailable:
-			h.log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", err)
-			w.Header().Set("Retry-After", "1")
-			ae.title = "Service unavailable"
-		default:
-			ae.title = http.StatusText(ae.status)
+		ae = apiError{status: status, title: titles[e.Code], detail: e.Detail(), parameter: e.Parameter}
+		if ae.title == "" {
+			ae.title = http.StatusText(status)
 		}
-	} else if r.Context().Err() != nil {
-		// The client went away (or the server is stopping): nobody reads this.
-		ae = apiError{status: http.StatusServiceUnavailable, title: "Service unavailable", detail: "the request was cancelled"}
+		if e.Code == engine.CodeInternal {
+			ae.detail = string(engine.CodeInternal)
+		}
 	} else {
-		h.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
-		ae = apiError{status: http.StatusInternalServerError, title: "Internal server error", detail: string(codeInternal)}
+		ae = apiError{status: status, title: http.StatusText(status), detail: err.Error()}
 	}
 	b := append([]byte(nil), `{"errors":[{"status":"`...)
-	b = strconv.AppendInt(b, int64(ae.status), 10)
+	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, `","title":`...)
 	b = wire.AppendString(b, ae.title)
 	if ae.detail != "" {
@@ -77,14 +79,20 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ct string, 
 		b = append(b, '}')
 	}
 	b = append(b, "}]}\n"...)
-	if ct == "" {
-		ct = mediaType
-	}
-	w.Header().Set("Content-Type", ct)
+	// The content type follows Accept; an answer that refuses the request's
+	// media types still speaks JSON:API.
+	ct, _, _ := negotiate(r.Header)
+	return ct, b
+}
+
+// Errors returns the writer that answers the mount's failures, for the
+// server's body limit and panic recovery.
+func (h *handler) Errors() *httperr.Writer { return &h.errs }
+
+// writeError answers err; every failure takes this path.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Vary", "Accept")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(ae.status)
-	w.Write(b)
+	h.errs.Error(w, r, err)
 }
 
 // negotiate applies JSON:API 1.1's content negotiation and picks the

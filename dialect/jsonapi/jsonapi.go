@@ -11,6 +11,7 @@
 package jsonapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"folio/config"
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -50,6 +52,7 @@ type handler struct {
 	c    *engine.Collection
 	path string
 	log  *slog.Logger
+	errs httperr.Writer
 	mux  *http.ServeMux
 	bufs wire.Buffers // *[]byte response buffers
 
@@ -82,6 +85,7 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 		return nil, fmt.Errorf("jsonapi mount %s: collection %q has no unique key to serve as the resource id", m.Path, c.Name)
 	}
 	h := &handler{e: e, c: c, path: strings.TrimSuffix(m.Path, "/"), log: log, mux: http.NewServeMux()}
+	h.errs = httperr.Writer{Shape: shape{}, Log: log}
 	if h.path == "" || !strings.HasPrefix(h.path, "/") {
 		return nil, fmt.Errorf("jsonapi mount %q: path must start with '/'", m.Path)
 	}
@@ -162,24 +166,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *handler) accept(w http.ResponseWriter, r *http.Request) (string, bool) {
 	ct, status, msg := negotiate(r.Header)
 	if status != 0 {
-		h.writeError(w, r, ct, &apiError{status: status, title: http.StatusText(status), detail: msg})
+		h.writeError(w, r, &apiError{status: status, title: http.StatusText(status), detail: msg})
 		return "", false
 	}
 	return ct, true
 }
 
 func (h *handler) serveFallback(w http.ResponseWriter, r *http.Request) {
-	ct, ok := h.accept(w, r)
-	if !ok {
+	if _, ok := h.accept(w, r); !ok {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.writeError(w, r, ct, &apiError{status: http.StatusMethodNotAllowed, title: "Method not allowed",
-			detail: r.Method + " is not supported; this API is read-only (GET)"})
+		h.writeError(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; this API is read-only (GET)"})
 		return
 	}
-	h.writeError(w, r, ct, notFound(""))
+	h.writeError(w, r, notFound(""))
 }
 
 // serveList answers GET {path}.
@@ -190,18 +192,31 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := h.parse(r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, ct, err)
+		h.writeError(w, r, err)
 		return
 	}
-	p, err := h.e.Page(r.Context(), h.c, req.query, req.window, engine.TotalExact)
+	p, err := h.page(r.Context(), req)
 	if err != nil {
-		h.writeError(w, r, ct, req.remap(err))
+		h.writeError(w, r, req.name(err))
 		return
 	}
 	bp := h.bufs.Get()
 	defer h.bufs.Put(bp)
 	*bp = h.appendList((*bp)[:0], r, req, p)
 	h.write(w, ct, *bp)
+}
+
+// page reads the page req asks for, with the total; page[size]=0 asks
+// for the total alone.
+func (h *handler) page(ctx context.Context, req *request) (*engine.Page, error) {
+	if req.size == 0 {
+		t, err := h.e.Total(ctx, h.c, req.query, engine.TotalExact)
+		if err != nil {
+			return nil, err
+		}
+		return &engine.Page{Collection: h.c, Total: &t}, nil
+	}
+	return h.e.Page(ctx, h.c, req.query, req.window, engine.TotalExact)
 }
 
 // serveRecord answers GET {path}/{id}. DOIs are case-insensitive and
@@ -213,11 +228,11 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if id == "" {
-		h.writeError(w, r, ct, notFound(""))
+		h.writeError(w, r, notFound(""))
 		return
 	}
 	if err := h.checkRecordParams(r.URL.RawQuery); err != nil {
-		h.writeError(w, r, ct, err)
+		h.writeError(w, r, err)
 		return
 	}
 	p, err := h.e.Get(r.Context(), h.c, id, nil)
@@ -228,7 +243,7 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		if e, ok := engine.AsError(err); ok && e.Code == engine.CodeNotFound {
 			err = notFound(fmt.Sprintf("no %s resource with id %q", h.tmpl.typ, id))
 		}
-		h.writeError(w, r, ct, err)
+		h.writeError(w, r, err)
 		return
 	}
 	bp := h.bufs.Get()

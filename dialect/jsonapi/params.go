@@ -44,8 +44,9 @@ type request struct {
 	cursor bool // cursor mode (else page-number mode)
 	size   int
 	number int // page-number mode
-	// params maps an engine parameter or field name to the request
-	// parameter that set it, so that the engine's errors name the latter.
+	// params maps a field (or the "or" of the query parameter) to the
+	// request parameter that filtered it, so that the engine's errors
+	// name the latter.
 	params map[string]string
 	// keep holds the parameters links.next carries over: all but the page ones.
 	keep url.Values
@@ -61,7 +62,6 @@ func (h *handler) parse(raw string) (*request, error) {
 	}
 	c := h.c
 	r := &request{size: c.DefaultLimit, number: 1, params: map[string]string{
-		"limit": paramSize, "offset": paramNumber, "cursor": paramCursor, "sort": paramSort,
 		string(engine.OpOr): paramQuery,
 	}, keep: url.Values{}}
 	// Sorted, so that of several bad parameters the same one is reported every time.
@@ -98,7 +98,6 @@ func (h *handler) parse(raw string) (*request, error) {
 		r.size = n
 	}
 	r.window.Limit = r.size
-	r.window.CountOnly = r.size == 0
 
 	r.cursor = q.Has(paramCursor)
 	if r.cursor {
@@ -106,7 +105,7 @@ func (h *handler) parse(raw string) (*request, error) {
 			return nil, engine.Invalidf(paramNumber, "cannot be combined with page[cursor]: a cursor already says where the page starts")
 		}
 		if tok := strings.TrimSpace(q.Get(paramCursor)); tok != cursorStart && tok != "" {
-			r.window.Cursor = tok
+			r.window.At = engine.Token(tok)
 		}
 	} else {
 		if s := q.Get(paramNumber); q.Has(paramNumber) {
@@ -124,11 +123,9 @@ func (h *handler) parse(raw string) (*request, error) {
 				return nil, engine.Invalidf(paramNumber, "page-number paging reaches only the first %d records (page[size]=%d allows page[number] up to %d); use cursor paging for more: page[cursor]=1, then follow links.next",
 					c.MaxOffset, r.size, (c.MaxOffset+r.size-1)/r.size)
 			}
-			r.window.UseOffset = true
-			r.window.Offset = (r.number - 1) * r.size
-			r.window.Limit = min(r.size, c.MaxOffset-r.window.Offset)
-		} else {
-			r.window.UseOffset = true
+			offset := (r.number - 1) * r.size
+			r.window.At = engine.Offset(offset)
+			r.window.Limit = min(r.size, c.MaxOffset-offset)
 		}
 	}
 
@@ -247,21 +244,24 @@ func (h *handler) queryFilter(r *request, v string) error {
 	return nil
 }
 
-// remap renames the parameter an engine error names to the request
-// parameter that caused it.
-func (r *request) remap(err error) error {
-	e, ok := engine.AsError(err)
-	if !ok || e.Parameter == "" {
-		return err
-	}
-	name, known := r.params[e.Parameter]
-	if !known {
-		return err
-	}
-	if name == "" {
-		name = e.Parameter
-	}
-	return engine.WithParameter(err, name)
+// params names the engine's parameters on DataCite's wire.
+var params = map[engine.Param]string{
+	engine.ParamLimit:  paramSize,
+	engine.ParamOffset: paramNumber,
+	engine.ParamCursor: paramCursor,
+	engine.ParamSort:   paramSort,
+}
+
+// name names the parameter at fault in an engine error as the request
+// carried it: a page parameter, or the filter (or query) that made the
+// filter at fault.
+func (r *request) name(err error) error {
+	return engine.Names{Params: params, Filter: func(field string) string {
+		if name := r.params[field]; name != "" {
+			return name
+		}
+		return field
+	}}.Name(err)
 }
 
 // String is for test failure messages.

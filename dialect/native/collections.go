@@ -41,7 +41,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		for name := range q {
-			h.writeError(w, r, engine.Invalidf(name, "unknown parameter %q: the collection list takes none", name), 0)
+			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %q: the collection list takes none", name))
 			return
 		}
 	}
@@ -79,7 +79,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

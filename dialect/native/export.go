@@ -48,12 +48,12 @@ var errHead = errors.New("native: HEAD export")
 func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, c *engine.Collection, f export.Format) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, malformed(r.URL.RawQuery, err), 0)
+		h.errs.Error(w, r, malformed(r.URL.RawQuery, err))
 		return
 	}
 	req, err := parseExport(c, q)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -77,24 +77,14 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, c *engine.
 		s.Buf = enc.Row(s.Buf, row)
 		return s.Row()
 	}
-	err = h.e.Stream(ctx, c, req.query, engine.Window{Limit: req.window.Limit}, start, emit)
+	err = h.e.Stream(ctx, c, req.query, engine.Span{Limit: req.window.Limit}, start, emit)
 	switch {
 	case errors.Is(err, errHead):
 		w.WriteHeader(http.StatusOK)
 		return
-	case err != nil && (s == nil || s.Written() == 0):
-		w.Header().Del("Content-Disposition")
-		w.Header().Del("X-Content-Type-Options")
-		h.writeError(w, r, req.paramError(err), 0)
-		return
 	case err != nil:
-		if ctx.Err() != nil {
-			h.log.DebugContext(ctx, "export stopped: the client went away", "path", r.URL.Path, "rows", enc.Rows(), "err", err)
-		} else {
-			h.log.ErrorContext(ctx, "export failed after it began; dropping the connection", "path", r.URL.Path, "rows", enc.Rows(), "err", err)
-		}
-		// Without the final chunk, the client sees a broken transfer.
-		panic(http.ErrAbortHandler)
+		h.errs.Stream(w, r, s, req.name(c, err))
+		return
 	}
 	s.Buf = enc.Tail(s.Buf)
 	if err := s.Flush(); err != nil {

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -34,6 +35,7 @@ type Handler struct {
 	e    *engine.Engine
 	path string
 	log  *slog.Logger
+	errs httperr.Writer
 	mux  *http.ServeMux
 	bufs wire.Buffers // *[]byte response buffers
 }
@@ -47,6 +49,7 @@ func New(e *engine.Engine, o Options) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.errs = httperr.Writer{Shape: shape{}, Log: h.log}
 	h.mux.HandleFunc("GET "+h.path+"", h.serveCollections)
 	h.mux.HandleFunc("GET "+h.path+"/{collection}", h.servePage)
 	h.mux.HandleFunc("GET "+h.path+"/{collection}/{key...}", h.serveRecord)
@@ -61,10 +64,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *Handler) serveFallback(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		h.writeError(w, r, &engine.Error{Code: "method_not_allowed", Message: r.Method + " is not supported; the API is read-only (GET)"}, http.StatusMethodNotAllowed)
+		h.errs.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; the API is read-only (GET)"})
 		return
 	}
-	h.writeError(w, r, engine.NotFoundf("no such resource: %s lists the collections", h.path), 0)
+	h.errs.Error(w, r, engine.NotFoundf("no such resource: %s lists the collections", h.path))
 }
 
 // target returns the collection a request names and its query parameters,
@@ -72,12 +75,12 @@ func (h *Handler) serveFallback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) target(w http.ResponseWriter, r *http.Request) (*engine.Collection, url.Values, bool) {
 	c, err := h.e.Collection(r.PathValue("collection"))
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return nil, nil, false
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		h.writeError(w, r, malformed(r.URL.RawQuery, err), 0)
+		h.errs.Error(w, r, malformed(r.URL.RawQuery, err))
 		return nil, nil, false
 	}
 	return c, q, true
@@ -118,12 +121,12 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := parseList(c, q)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return
 	}
 	p, err := h.e.Page(r.Context(), c, req.query, req.window, req.total)
 	if err != nil {
-		h.writeError(w, r, req.paramError(err), 0)
+		h.errs.Error(w, r, req.name(c, err))
 		return
 	}
 	ls := pageLinks(r, h.base(r), q, p)
@@ -185,18 +188,18 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	var fields []string
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if name != paramFields {
-			h.writeError(w, r, engine.Invalidf(name, "unknown parameter %q: a single record takes only fields", name), 0)
+			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %q: a single record takes only fields", name))
 			return
 		}
 		var err error
 		if fields, err = parseFields(q); err != nil {
-			h.writeError(w, r, err, 0)
+			h.errs.Error(w, r, err)
 			return
 		}
 	}
 	p, err := h.e.Get(r.Context(), c, r.PathValue("key"), fields)
 	if err != nil {
-		h.writeError(w, r, err, 0)
+		h.errs.Error(w, r, err)
 		return
 	}
 	bp := h.bufs.Get()

@@ -60,14 +60,16 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 	if err := parseSortFields(q, r); err != nil {
 		return nil, err
 	}
+	cursor := q.Get(paramCursor)
 	if q.Has(paramCursor) {
-		r.window.Cursor = q.Get(paramCursor)
-		if r.window.Cursor == "" {
+		if cursor == "" {
 			return nil, engine.InvalidCursorf(paramCursor, "is empty; pass the next_cursor or prev_cursor of a previous page")
 		}
+		r.window.At = engine.Token(cursor)
 	}
+	offset := false
 	if s := q.Get(paramOffset); q.Has(paramOffset) {
-		if r.window.Cursor != "" {
+		if cursor != "" {
 			return nil, engine.Invalidf(paramOffset, "cannot be combined with cursor: a cursor already says where the page starts")
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -77,25 +79,21 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		if n > c.MaxOffset {
 			// Checked here as well as in the engine so that a huge offset
 			// cannot overflow offset+limit on its way there.
-			hint := "use cursor paging (follow the next link without offset)"
-			if !c.Keyed() {
-				hint = "narrow the query with filters"
-			}
-			return nil, engine.Invalidf(paramOffset, "offset paging reaches only the first %d rows, got offset %d; %s", c.MaxOffset, n, hint)
+			return nil, engine.Invalidf(paramOffset, "offset paging reaches only the first %d rows, got offset %d; %s", c.MaxOffset, n, offsetHint(c))
 		}
-		r.window.UseOffset = true
-		r.window.Offset = n
+		r.window.At = engine.Offset(n)
+		offset = true
 	}
 	// Offset paging shows where a page sits in the whole, so it counts by
 	// default; cursor paging skips the count, which costs a scan.
 	r.total = engine.TotalNone
-	if r.window.UseOffset || !c.Keyed() {
+	if offset || !c.Keyed() {
 		r.total = engine.TotalExact
 	}
 	if q.Has(paramTotal) {
 		m, err := engine.ParseTotalMode(q.Get(paramTotal))
 		if err != nil {
-			return nil, err
+			return nil, r.name(c, err)
 		}
 		r.total = m
 	}
@@ -204,17 +202,6 @@ func parseSortFields(q url.Values, r *request) error {
 		r.query.Fields = fields
 	}
 	return nil
-}
-
-// paramError renames the field an engine error names to the filter
-// parameter the client wrote, when exactly one parameter filters it.
-func (r *request) paramError(err error) error {
-	if e, ok := engine.AsError(err); ok && e.Parameter != "" {
-		if name := r.filterParams[e.Parameter]; name != "" {
-			return engine.WithParameter(err, name)
-		}
-	}
-	return err
 }
 
 // parseFields parses the fields parameter "a,b", given once and naming at

@@ -1,12 +1,12 @@
 package nomad
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -52,60 +52,64 @@ func badRequest(msg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, detail: msg}
 }
 
+// HTTPStatus makes an apiError an answer of its own (httperr.Answer).
+func (e *apiError) HTTPStatus() int { return e.status }
+
 // engineError turns an error of the engine into NOMAD's shape, naming the
-// request parameter in NOMAD's terms.
+// request parameter in NOMAD's terms: NOMAD's one table of the engine's
+// parameters.
 func (h *Handler) engineError(err error, req *request) error {
 	e, ok := engine.AsError(err)
 	if !ok {
 		return err
 	}
+	msg := e.Detail()
 	switch e.Code {
 	case engine.CodeInvalidCursor:
-		return badRequest(e.Message)
-	case engine.CodeUnavailable:
+		return badRequest(msg)
+	case engine.CodeInvalid:
+	default:
 		return err
-	case engine.CodeNotFound:
-		return &apiError{status: http.StatusNotFound, detail: e.Message}
 	}
-	switch e.Parameter {
-	case "limit":
-		return badRequest(e.Message)
-	case "cursor":
-		return badRequest(e.Message)
-	case "offset":
-		return invalid(req.paramLoc("pagination", paramPageOffset), typeAssertion, e.Message)
-	case "sort":
-		return invalid([]any{"pagination", "order_by"}, typeValue, e.Message)
-	case "fields":
-		return invalid([]any{"required"}, typeValue, e.Message)
+	switch e.Param {
+	case engine.ParamLimit, engine.ParamCursor:
+		return badRequest(msg)
+	case engine.ParamOffset:
+		if errors.Is(e, engine.ErrOffsetTooDeep) {
+			msg += "; use page_after_value to go deeper"
+		}
+		return invalid(req.paramLoc("pagination", paramPageOffset), typeAssertion, msg)
+	case engine.ParamSort:
+		return invalid([]any{"pagination", "order_by"}, typeValue, msg)
+	case engine.ParamFields:
+		return invalid([]any{"required"}, typeValue, msg)
+	case engine.ParamFilter:
+		name := e.Field
+		if fd := h.s.byColumn[name]; fd != nil {
+			name = fd.name
+		}
+		return invalid([]any{"query", name}, typeValue, msg)
 	}
-	name := e.Parameter
-	if fd := h.s.byColumn[name]; fd != nil {
-		name = fd.name
-	}
-	return invalid([]any{"query", name}, typeValue, e.Message)
+	return err
 }
 
-// writeError answers with err in NOMAD's shape. Errors that are neither an
-// apiError nor an engine error are folio's fault: logged, answered 500.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		e, ok := engine.AsError(err)
-		switch {
-		case ok && e.Code == engine.CodeUnavailable:
-			h.log.WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", err)
-			w.Header().Set("Retry-After", "1")
-			ae = &apiError{status: http.StatusServiceUnavailable, detail: e.Message}
-		case ok:
-			ae = &apiError{status: e.Status(), detail: e.Message}
-		case r.Context().Err() != nil || errors.Is(err, context.Canceled):
-			// The client went away: nobody reads this.
-			ae = &apiError{status: http.StatusServiceUnavailable, detail: "the request was cancelled"}
-		default:
-			h.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
-			ae = &apiError{status: http.StatusInternalServerError, detail: "Unexpected exception while handling your request"}
+// shape is NOMAD's (FastAPI's) error shape: 422 {"detail":[{"loc":[…],
+// "msg":"…","type":"…"}]} for a validation error, {"detail":"…"} for
+// every other status.
+type shape struct{}
+
+// ErrorBody renders err (httperr.Shape).
+func (shape) ErrorBody(_ *http.Request, status int, err error) (string, []byte) {
+	ae, ok := err.(*apiError)
+	if !ok {
+		detail := err.Error()
+		if e, ok := engine.AsError(err); ok {
+			detail = e.Detail()
+			if e.Code == engine.CodeInternal {
+				detail = "Unexpected exception while handling your request"
+			}
 		}
+		ae = &apiError{status: status, detail: detail}
 	}
 	b := append([]byte(nil), `{"detail":`...)
 	if ae.status == http.StatusUnprocessableEntity {
@@ -129,10 +133,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	} else {
 		b = wire.AppendString(b, ae.detail)
 	}
-	b = append(b, "}\n"...)
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(ae.status)
-	w.Write(b)
+	return "application/json", append(b, "}\n"...)
 }
+
+// Errors returns the writer that answers the mount's failures, for the
+// server's body limit and panic recovery.
+func (h *Handler) Errors() *httperr.Writer { return &h.errs }

@@ -10,6 +10,7 @@
 package nomad
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -20,6 +21,7 @@ import (
 
 	"folio/config"
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -59,6 +61,7 @@ type Handler struct {
 	window int
 	path   string
 	log    *slog.Logger
+	errs   httperr.Writer
 	mux    *http.ServeMux
 	bufs   wire.Buffers // *[]byte response buffers
 }
@@ -102,6 +105,7 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 	c.DefaultLimit = min(DefaultPageSize, window)
 
 	h := &Handler{e: e, c: &c, s: s, window: window, path: strings.TrimSuffix(m.Path, "/"), log: log, mux: http.NewServeMux()}
+	h.errs = httperr.Writer{Shape: shape{}, Log: log}
 	if h.public, err = publicField(&c, s, m.Options[OptionPublicField]); err != nil {
 		return nil, fmt.Errorf("nomad mount %s: %w", m.Path, err)
 	}
@@ -146,19 +150,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *Handler) serveMethod(allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		h.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, detail: "Method Not Allowed"})
+		h.errs.Error(w, r, &apiError{status: http.StatusMethodNotAllowed, detail: "Method Not Allowed"})
 	}
 }
 
 func (h *Handler) serveNotFound(w http.ResponseWriter, r *http.Request) {
-	h.writeError(w, r, &apiError{status: http.StatusNotFound, detail: "Not Found"})
+	h.errs.Error(w, r, &apiError{status: http.StatusNotFound, detail: "Not Found"})
 }
 
 // servePost answers POST {path}/query.
 func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 	req, aerr := h.parseBody(r)
 	if aerr != nil {
-		h.writeError(w, r, aerr)
+		h.errs.Error(w, r, aerr)
 		return
 	}
 	h.serve(w, r, req)
@@ -168,17 +172,30 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	req, aerr := h.parseQueryString(r.URL.RawQuery)
 	if aerr != nil {
-		h.writeError(w, r, aerr)
+		h.errs.Error(w, r, aerr)
 		return
 	}
 	h.serve(w, r, req)
 }
 
+// page reads the page req asks for, with its exact total; page_size 0
+// asks for the total alone.
+func (h *Handler) page(ctx context.Context, req *request) (*engine.Page, error) {
+	if req.size == 0 {
+		t, err := h.e.Total(ctx, h.c, req.query, engine.TotalExact)
+		if err != nil {
+			return nil, err
+		}
+		return &engine.Page{Collection: h.c, Total: &t}, nil
+	}
+	return h.e.Page(ctx, h.c, req.query, req.window, engine.TotalExact)
+}
+
 // serve runs a parsed request through the engine and writes the envelope.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *request) {
-	p, err := h.e.Page(r.Context(), h.c, req.query, req.window, engine.TotalExact)
+	p, err := h.page(r.Context(), req)
 	if err != nil {
-		h.writeError(w, r, h.engineError(err, req))
+		h.errs.Error(w, r, h.engineError(err, req))
 		return
 	}
 	bp := h.bufs.Get()

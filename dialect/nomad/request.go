@@ -437,17 +437,17 @@ func (h *Handler) finish(req *request, rp rawPagination, filters []engine.Filter
 	w := engine.Window{Limit: req.size}
 	switch {
 	case req.size == 0:
-		w.CountOnly = true
+		// A count alone (Handler.page): no window.
 	case req.after != nil && *req.after != "":
 		vals, err := parseAfter(*req.after, orderField, id)
 		if err != nil {
 			return badRequest(err.(*engine.Error).Message)
 		}
-		w.After = vals
+		w.At = engine.After(vals)
 	case req.page != nil:
-		w.UseOffset, w.Offset = true, (*req.page-1)*req.size
+		w.At = engine.Offset((*req.page - 1) * req.size)
 	case req.offset != nil:
-		w.UseOffset, w.Offset = true, *req.offset
+		w.At = engine.Offset(*req.offset)
 	}
 	req.window = w
 	return h.project(req)

@@ -125,7 +125,7 @@ func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit 
 		if pages > len(want)+1 {
 			return fmt.Errorf("forward harvest does not end")
 		}
-		w = engine.Window{Limit: limit, Cursor: p.Next}
+		w = engine.Window{Limit: limit, At: engine.Token(p.Next)}
 	}
 	if err := sameKeys(got, want); err != nil {
 		return fmt.Errorf("forward: %w", err)
@@ -133,7 +133,7 @@ func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit 
 
 	// Invariant 2: backward from the end.
 	got = got[:0]
-	w = engine.Window{Limit: limit, FromEnd: true}
+	w = engine.Window{Limit: limit, At: engine.Last{}}
 	for pages := 0; ; pages++ {
 		p, err := e.Page(ctx, c, q, w, engine.TotalNone)
 		if err != nil {
@@ -147,7 +147,7 @@ func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit 
 		if pages > len(want)+1 {
 			return fmt.Errorf("backward harvest does not end")
 		}
-		w = engine.Window{Limit: limit, Cursor: p.Prev}
+		w = engine.Window{Limit: limit, At: engine.Token(p.Prev)}
 	}
 	if err := sameKeys(got, want); err != nil {
 		return fmt.Errorf("backward: %w", err)
@@ -170,10 +170,10 @@ func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit 
 		switch {
 		case p.HasNext && (rng.IntN(2) == 0 || !p.HasPrev):
 			pos += len(p.Rows)
-			p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, Cursor: p.Next}, engine.TotalNone)
+			p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, At: engine.Token(p.Next)}, engine.TotalNone)
 		case p.HasPrev:
 			pos = max(pos-limit, 0)
-			p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, Cursor: p.Prev}, engine.TotalNone)
+			p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, At: engine.Token(p.Prev)}, engine.TotalNone)
 		default:
 			step = 8
 		}
@@ -184,7 +184,7 @@ func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit 
 
 	// Offset pages and the exact total.
 	off := rng.IntN(len(want) + 2)
-	p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, UseOffset: true, Offset: off}, engine.TotalExact)
+	p, err = e.Page(ctx, c, q, engine.Window{Limit: limit, At: engine.Offset(off)}, engine.TotalExact)
 	if err != nil {
 		return fmt.Errorf("offset %d: %w", off, err)
 	}
@@ -315,7 +315,7 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 			if !p.HasNext {
 				break
 			}
-			w = engine.Window{Limit: 17, Cursor: p.Next}
+			w = engine.Window{Limit: 17, At: engine.Token(p.Next)}
 			time.Sleep(200 * time.Microsecond) // let the writer interleave
 		}
 		cancel()

@@ -77,7 +77,7 @@ func TestSameAsSQLite(t *testing.T) {
 			if !lp.HasNext {
 				break
 			}
-			lw, pw = engine.Window{Limit: limit, Cursor: lp.Next}, engine.Window{Limit: limit, Cursor: pp.Next}
+			lw, pw = engine.Window{Limit: limit, At: engine.Token(lp.Next)}, engine.Window{Limit: limit, At: engine.Token(pp.Next)}
 		}
 	}
 	t.Logf("%d queries, %d identical pages", queries, pages)

@@ -200,7 +200,7 @@ func TestKeysetUsesIndex(t *testing.T) {
 			if tc.sort != "id" {
 				order = append(order, engine.OrderKey{Field: id, Desc: tc.desc})
 			}
-			plan := &engine.Plan{Collection: c, Columns: c.Fields, Order: order, Seek: engine.After(order, tc.values), Limit: 26}
+			plan := &engine.Plan{Collection: c, Columns: c.Fields, Order: order, Seek: engine.SeekAfter(order, tc.values), Limit: 26}
 			query, args, err := s.selectSQL(ctx, plan)
 			if err != nil {
 				t.Fatal(err)
@@ -317,7 +317,7 @@ func TestUnavailable(t *testing.T) {
 	s.Close()
 	_, err = e.Page(context.Background(), c, engine.Query{}, engine.Window{}, engine.TotalNone)
 	ee, ok := engine.AsError(err)
-	if !ok || ee.Status() != 503 {
+	if !ok || ee.Code != engine.CodeUnavailable {
 		t.Fatalf("page on a closed source: %v (%+v), want a 503 engine error", err, ee)
 	}
 }
@@ -356,7 +356,7 @@ func TestByteOrder(t *testing.T) {
 			if !p.HasNext {
 				break
 			}
-			w = engine.Window{Limit: 2, Cursor: p.Next}
+			w = engine.Window{Limit: 2, At: engine.Token(p.Next)}
 		}
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("sort %v, filters %v: %v, want %v", tc.q.Sort, tc.q.Filters, got, tc.want)

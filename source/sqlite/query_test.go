@@ -242,7 +242,7 @@ func TestKeyset(t *testing.T) {
 			for i, o := range order {
 				vals[i] = boundary[idx(o.Field)]
 			}
-			seek := engine.After(order, vals)
+			seek := engine.SeekAfter(order, vals)
 			var expect []engine.Row
 			for _, r := range want {
 				if seek.Matches(c.Fields, r) {
@@ -413,7 +413,7 @@ func TestExplainUsesIndex(t *testing.T) {
 	tf, id := field(t, c, "t"), c.KeyField()
 	order := []engine.OrderKey{{Field: tf, Desc: true}, {Field: id, Desc: true}}
 	boundary := run(t, s, &engine.Plan{Collection: c, Columns: []*engine.Field{tf, id}, Order: order, Offset: 5000, Limit: 1})[0]
-	plan := &engine.Plan{Collection: c, Columns: c.Fields, Order: order, Seek: engine.After(order, boundary), Limit: 101}
+	plan := &engine.Plan{Collection: c, Columns: c.Fields, Order: order, Seek: engine.SeekAfter(order, boundary), Limit: 101}
 	query, args, _, err := s.selectSQL(context.Background(), plan)
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +505,7 @@ func BenchmarkKeysetDepth(b *testing.B) {
 	order := []engine.OrderKey{{Field: tf, Desc: true}, {Field: id, Desc: true}}
 	boundary := func(offset int) *engine.Predicate {
 		r := run(b, s, &engine.Plan{Collection: c, Columns: []*engine.Field{tf, id}, Order: order, Offset: offset, Limit: 1})[0]
-		return engine.After(order, r)
+		return engine.SeekAfter(order, r)
 	}
 	for _, bc := range []struct {
 		name string

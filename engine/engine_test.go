@@ -305,3 +305,116 @@ func TestQuerySize(t *testing.T) {
 		})
 	}
 }
+
+// TestTotalAlone: Total counts what Page would count, reads no rows and
+// shares the exact-total cache; Check refuses what Page refuses, without
+// touching the source.
+func TestTotalAlone(t *testing.T) {
+	tb, o := randomTable(200)
+	_, e, src := load(t, tb)
+	ctx := context.Background()
+	c, _ := e.Collection("t")
+	q := engine.Query{Filters: []engine.Filter{{Field: "a", Op: engine.OpGt, Values: []engine.Value{int64(0)}}}}
+	want := int64(len(o.Select(q.Filters, nil)))
+
+	before := src.counts.Load()
+	got, err := e.Total(ctx, c, q, engine.TotalExact)
+	if err != nil || got.Count != want || got.Estimate {
+		t.Fatalf("Total = %+v, %v; want exactly %d", got, err, want)
+	}
+	p, err := e.Page(ctx, c, q, engine.Window{Limit: 1}, engine.TotalExact)
+	if err != nil || p.Total.Count != want {
+		t.Fatalf("page total %+v, %v; want %d", p.Total, err, want)
+	}
+	if n := src.counts.Load() - before; n != 1 {
+		t.Errorf("%d counts for one query's total asked twice, want 1 (cached)", n)
+	}
+	if est, err := e.Total(ctx, c, q, engine.TotalEstimate); err != nil || !est.Estimate {
+		t.Errorf("estimate %+v, %v", est, err)
+	}
+	if _, err := e.Total(ctx, c, q, engine.TotalNone); err == nil {
+		t.Error("a total-only call without a count mode succeeded")
+	}
+
+	bad := engine.Query{Filters: []engine.Filter{{Field: "nope", Op: engine.OpEq, Values: []engine.Value{"x"}}}}
+	for name, err := range map[string]error{
+		"Check": e.Check(c, bad),
+		"Total": func() error { _, err := e.Total(ctx, c, bad, engine.TotalExact); return err }(),
+	} {
+		ee, ok := engine.AsError(err)
+		if !ok || ee.Code != engine.CodeInvalid || ee.Param != engine.ParamFilter || ee.Field != "nope" {
+			t.Errorf("%s of an unknown field: %v, want an invalid filter on nope", name, err)
+		}
+	}
+	if err := e.Check(c, q); err != nil {
+		t.Errorf("Check of a good query: %v", err)
+	}
+}
+
+// TestPositions: each position of a window reads what it names, and the
+// engine names the parameter at fault in its own terms.
+func TestPositions(t *testing.T) {
+	tb, o := randomTable(120)
+	_, e, _ := load(t, tb)
+	ctx := context.Background()
+	c, _ := e.Collection("t")
+	q := engine.Query{Fields: []string{c.Key}}
+	all := o.Select(nil, nil)
+	key := func(p *engine.Page, i int) engine.Value { return p.Value(p.Rows[i], c.Key) }
+
+	first, err := e.Page(ctx, c, q, engine.Window{Limit: 10}, engine.TotalNone)
+	if err != nil || !first.Keyset || len(first.Rows) != 10 {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	next, err := e.Page(ctx, c, q, engine.Window{Limit: 10, At: engine.Token(first.Next)}, engine.TotalNone)
+	if err != nil || engine.Compare(key(next, 0), key(first, 9)) <= 0 {
+		t.Fatalf("token page: %v", err)
+	}
+	after, err := e.Page(ctx, c, q, engine.Window{Limit: 10, At: engine.After(first.SortValues(first.Rows[9]))}, engine.TotalNone)
+	if err != nil || engine.Compare(key(after, 0), key(next, 0)) != 0 {
+		t.Fatalf("after page differs from the token page: %v", err)
+	}
+	before, err := e.Page(ctx, c, q, engine.Window{Limit: 10, At: engine.Before(next.SortValues(next.Rows[0]))}, engine.TotalNone)
+	if err != nil || engine.Compare(key(before, 9), key(first, 9)) != 0 {
+		t.Fatalf("before page differs from the first page: %v", err)
+	}
+	last, err := e.Page(ctx, c, q, engine.Window{Limit: 10, At: engine.Last{}}, engine.TotalNone)
+	if err != nil || last.HasNext || len(last.Rows) != 10 {
+		t.Fatalf("last page: %+v, %v", last, err)
+	}
+	off, err := e.Page(ctx, c, q, engine.Window{Limit: 10, At: engine.Offset(10)}, engine.TotalNone)
+	if err != nil || off.Keyset || engine.Compare(key(off, 0), key(next, 0)) != 0 || len(all) != 120 {
+		t.Fatalf("offset page: %v", err)
+	}
+
+	for name, tt := range map[string]struct {
+		w     engine.Window
+		param engine.Param
+		code  engine.Code
+	}{
+		"limit":        {engine.Window{Limit: 5000}, engine.ParamLimit, engine.CodeInvalid},
+		"negative":     {engine.Window{Limit: 5, At: engine.Offset(-1)}, engine.ParamOffset, engine.CodeInvalid},
+		"bad token":    {engine.Window{Limit: 5, At: engine.Token("abc")}, engine.ParamCursor, engine.CodeInvalidCursor},
+		"short after":  {engine.Window{Limit: 5, At: engine.After{}}, engine.ParamCursor, engine.CodeInvalidCursor},
+		"wrong before": {engine.Window{Limit: 5, At: engine.Before{"x", "y"}}, engine.ParamCursor, engine.CodeInvalidCursor},
+	} {
+		_, err := e.Page(ctx, c, q, tt.w, engine.TotalNone)
+		ee, ok := engine.AsError(err)
+		if !ok || ee.Param != tt.param || ee.Code != tt.code || ee.Parameter != "" {
+			t.Errorf("%s: %v (%+v), want %v on %v unnamed", name, err, ee, tt.code, tt.param)
+		}
+	}
+
+	var n int
+	err = e.Stream(ctx, c, q, engine.Span{Limit: 7, From: engine.Offset(100)}, func([]*engine.Field, []int) error { return nil },
+		func(engine.Row) error { n++; return nil })
+	if err != nil || n != 7 {
+		t.Errorf("stream of 7 from offset 100: %d rows, %v", n, err)
+	}
+	n = 0
+	err = e.Stream(ctx, c, q, engine.Span{From: engine.After(last.SortValues(last.Rows[4]))}, func([]*engine.Field, []int) error { return nil },
+		func(engine.Row) error { n++; return nil })
+	if err != nil || n != 5 {
+		t.Errorf("stream after the 5th last row: %d rows, %v", n, err)
+	}
+}

@@ -199,6 +199,9 @@ func (c *Config) validate() error {
 			if m.Collection != "" || len(m.Fields) > 0 {
 				return c.errorf(at, "mount %d: the native dialect serves every collection; it takes no collection or fields", i+1)
 			}
+			if len(m.Options) > 0 {
+				return c.errorf(at, "mount %d: the native dialect has no options", i+1)
+			}
 		} else if m.Collection == "" {
 			return c.errorf(at, "mount %d: dialect %q needs a collection", i+1, m.Dialect)
 		}

@@ -35,6 +35,7 @@ func TestParseErrors(t *testing.T) {
 		{"path with trailing slash", "mounts:\n  - dialect: native\n    path: /v1/\n", "not end with '/'"},
 		{"native twice", "mounts:\n  - dialect: native\n    path: /v1\n  - dialect: native\n    path: /v2\n", "line 4: mount 2: the native dialect is mounted twice"},
 		{"native with collection", "mounts:\n  - dialect: native\n    path: /v1\n    collection: items\n", "takes no collection"},
+		{"native with options", "mounts:\n  - dialect: native\n    path: /v1\n    options: {colour: red}\n", "line 2: mount 1: the native dialect has no options"},
 		{"negative limit", "collections:\n  items:\n    max_limit: -1\n", "line 2"},
 		{"default above max", "collections:\n  items:\n    default_limit: 50\n    max_limit: 10\n", "exceeds max_limit"},
 		{"bad name", "collections:\n  items:\n    name: a/b\n", "must be letters"},

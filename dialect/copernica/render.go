@@ -178,7 +178,7 @@ func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request)
 	p, err := h.e.Page(hr.Context(), h.c, r.query, engine.Window{Limit: r.limit, At: engine.Offset(r.start)}, r.totalMode())
 	if errors.Is(err, engine.ErrOffsetTooDeep) {
 		// The engine's limit, in Copernica's terms: its clients page by ID.
-		err = engine.Invalidf(paramStart, "start+limit may reach only the first %d profiles (start %d + limit %d); to go deeper, sort by id and continue with fields[]=ID>=<nextid>, or use the streaming host", h.c.MaxOffset, r.start, r.limit)
+		err = engine.Invalidf(paramStart, "start+limit may reach only the first %d profiles (start %d + limit %d); to go deeper, sort by id and continue with fields[]=ID>=<nextid> (ID<=<nextid> in descending order), or use the streaming host", h.c.MaxOffset, r.start, r.limit)
 	}
 	if err != nil {
 		h.errs.Error(w, hr, names.Name(err))

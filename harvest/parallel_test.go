@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,16 +60,8 @@ func TestParallel(t *testing.T) {
 			if sum.Records != int64(len(want)) {
 				t.Errorf("summary says %d records, want %d", sum.Records, len(want))
 			}
-			less := func(a, b string) bool { return a < b }
-			if c.intKey {
-				less = func(a, b string) bool {
-					x, _ := strconv.ParseInt(a, 10, 64)
-					y, _ := strconv.ParseInt(b, 10, 64)
-					return x < y
-				}
-			}
 			sorted := slices.Clone(seqKeys)
-			sort.Slice(sorted, func(i, j int) bool { return less(sorted[i], sorted[j]) })
+			slices.SortFunc(sorted, keyCompare(c.intKey))
 			if !slices.Equal(got, sorted) {
 				t.Error("the parallel harvest is not the sequential one in key order")
 			}

@@ -170,16 +170,16 @@ var ErrNoCollection = errors.New("no such collection")
 func (c *Client) Collections(ctx context.Context, base string) ([]Collection, error) {
 	resp, err := c.Fetch(ctx, Request{URL: base})
 	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
+		return nil, fmt.Errorf("list the collections of the native API at %s: %w", base, err)
 	}
 	var doc struct {
 		Data *[]Collection `json:"data"`
 	}
 	if err := json.Unmarshal(resp.Body, &doc); err != nil {
-		return nil, fmt.Errorf("list collections at %s: %w", base, err)
+		return nil, fmt.Errorf("list the collections of the native API at %s: %w", base, err)
 	}
 	if doc.Data == nil {
-		return nil, fmt.Errorf("list collections at %s: the answer has no data: is the native API mounted there?", base)
+		return nil, fmt.Errorf("list the collections of the native API at %s: the answer has no data: is the native API mounted there?", base)
 	}
 	return *doc.Data, nil
 }

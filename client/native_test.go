@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -203,6 +204,19 @@ func TestNativeCalls(t *testing.T) {
 	var se *StatusError
 	if _, err := c.Describe(ctx, elsewhere); !errors.As(err, &se) || se.Status != 404 {
 		t.Errorf("describing a collection where no API is mounted: %v, want a 404", err)
+	}
+	for path, want := range map[string]string{"/healthz": "invalid character", "/other": "no data"} {
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/healthz" {
+				w.Write([]byte("ok\n"))
+				return
+			}
+			w.Write([]byte(`{"items":[]}`))
+		}))
+		if _, err := c.Collections(ctx, other.URL+path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("listing %s: %v, want an error saying %q", path, err, want)
+		}
+		other.Close()
 	}
 	bad, _ := ParseNative(ts.URL + "/api/native/entries?no_such_field=1")
 	if _, err := c.KeyRange(ctx, bad, "entry_id"); !errors.As(err, &se) || se.Status != 400 {

@@ -42,7 +42,7 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	}
 	q, err := client.ParseNative(o.Request.URL)
 	if err != nil {
-		return Summary{}, fmt.Errorf("harvest: --parallel needs a native collection URL ({base}/{collection}): %w", err)
+		return Summary{}, fmt.Errorf("harvest: --parallel: %w", err)
 	}
 	format, err := o.format()
 	if err != nil {

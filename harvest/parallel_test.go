@@ -133,19 +133,32 @@ func TestParallelResume(t *testing.T) {
 	}
 }
 
-// TestParallelRejects refuses what cannot be sliced.
+// TestParallelRejects refuses what cannot be sliced, before it writes
+// anything.
 func TestParallelRejects(t *testing.T) {
 	ts, _ := demoServer(t)
 	dir := t.TempDir()
-	for _, o := range []Options{
-		{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "jsonapi", Out: filepath.Join(dir, "a")},
-		{Request: client.Request{URL: ts.URL + "/gocdbpi/public/?method=get_downtime"}, Dialect: "auto", Out: filepath.Join(dir, "b")},
-		{Request: client.Request{URL: ts.URL + "/v1/entries"}, Dialect: "native"},
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "jsonapi", Out: filepath.Join(dir, "a")}, "native dialect only"},
+		{Options{Request: client.Request{URL: ts.URL + "/gocdbpi/public/?method=get_downtime"}, Dialect: "auto", Out: filepath.Join(dir, "b")}, "does not end in a collection's name"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries"}, Dialect: "native"}, "output file"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries", Method: "POST"}, Out: filepath.Join(dir, "c")}, "GET"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries"}, Max: 10, Out: filepath.Join(dir, "d")}, "--max"},
+		// Not a native API: the path above /dois lists no collections.
+		{Options{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "auto", Out: filepath.Join(dir, "e")}, "HTTP 404"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/nothing"}, Out: filepath.Join(dir, "f")}, "no such collection: nothing"},
 	} {
-		o.Client = client.New(client.Options{})
-		if _, err := RunParallel(context.Background(), o, 4); err == nil {
-			t.Errorf("%s (%s) was harvested in parallel", o.Request.URL, o.Dialect)
+		c.o.Client = client.New(client.Options{})
+		_, err := RunParallel(context.Background(), c.o, 4)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s (%s): error %v, want one saying %q", c.o.Request.URL, c.o.Dialect, err, c.want)
 		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files were created: %v", entries)
 	}
 }
 

@@ -145,7 +145,7 @@ type Limits struct {
 // Field describes one published field of a collection.
 type Field struct {
 	Name       string   `json:"name"`
-	Type       string   `json:"type"` // "integer", "real", "text", "bytes", "time", "boolean", "json"
+	Type       string   `json:"type"` // "text", "integer", "number", "boolean", "time", "bytes" or "json"
 	Nullable   bool     `json:"nullable"`
 	Sortable   bool     `json:"sortable"`
 	Filterable bool     `json:"filterable"`

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,9 +52,11 @@ func TestKillAndResume(t *testing.T) {
 		key        string
 		collection string
 		filters    url.Values
+		keyOrder   bool // the output is in key order
 	}{
-		{"native", []string{slow.URL + "/v1/entries?sort=-upload_create_time", "--page-size", "25", "--checkpoint-every", "100ms"}, "entry_id", "entries", nil},
-		{"nomad", []string{slow.URL + "/api/v1/entries/query", "--dialect", "nomad", "--page-size", "20", "--checkpoint-every", "0", "--data", `{"pagination":{"order_by":"upload_create_time"}}`}, "entry_id", "entries", url.Values{"public": {"true"}}},
+		{"native", []string{slow.URL + "/v1/entries?sort=-upload_create_time", "--page-size", "25", "--checkpoint-every", "100ms"}, "entry_id", "entries", nil, false},
+		{"nomad", []string{slow.URL + "/api/v1/entries/query", "--dialect", "nomad", "--page-size", "20", "--checkpoint-every", "0", "--data", `{"pagination":{"order_by":"upload_create_time"}}`}, "entry_id", "entries", url.Values{"public": {"true"}}, false},
+		{"native parallel", []string{slow.URL + "/v1/entries?sort=-upload_create_time", "--parallel", "3", "--page-size", "10", "--checkpoint-every", "100ms"}, "entry_id", "entries", nil, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -99,7 +102,14 @@ func TestKillAndResume(t *testing.T) {
 			if kills < 2 {
 				t.Errorf("only %d kills landed before the harvest completed", kills)
 			}
-			demotest.ExactlyOnce(t, fileKeys(t, out, c.key), demotest.Keys(t, e, c.collection, c.filters))
+			got := fileKeys(t, out, c.key)
+			demotest.ExactlyOnce(t, got, demotest.Keys(t, e, c.collection, c.filters))
+			if c.keyOrder && !slices.IsSorted(got) {
+				t.Error("the output is not in key order")
+			}
+			if parts, _ := filepath.Glob(out + ".part-*"); len(parts) != 0 {
+				t.Errorf("parts left behind: %v", parts)
+			}
 		})
 	}
 }

@@ -6,37 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
-	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"folio/client"
 )
-
-// Slice is one key range of a parallel harvest: From ≤ key < To, where
-// an empty bound is open.
-type Slice struct {
-	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
-}
-
-// parallelState is the main checkpoint of a parallel harvest: the plan,
-// so that a resume slices the same way, and whether the parts were merged.
-type parallelState struct {
-	Key    string  `json:"key"`
-	Slices []Slice `json:"slices"`
-	Total  *int64  `json:"total,omitempty"` // records in the whole range, when the server counted them
-	// Columns are a CSV output's columns, taken from the first record
-	// before slicing, since every slice writes rows under one header.
-	Columns []string `json:"columns,omitempty"`
-	Merged  bool     `json:"merged"`
-}
 
 // slicesPerWorker is how many more key slices than concurrent requests a
 // parallel harvest cuts. Keys are rarely spread evenly over their range
@@ -46,182 +22,116 @@ type parallelState struct {
 // without company.
 const slicesPerWorker = 8
 
-// RunParallel harvests a keyed collection of the native dialect with n
-// requests at once: its key range is cut into slices that n workers take
-// in order, each slice a sequential harvest into its own part file (and
-// checkpoint) beside o.Out, and the parts are appended to o.Out in key
-// order as they complete. The user's sort is replaced by the key: a parallel harvest
-// is in key order. A rerun with the same options resumes every unfinished
-// slice; the plan is kept in o.Checkpoint so a resume slices alike.
+// RunParallel harvests a keyed collection of the native dialect, wherever
+// the dialect is mounted ({base}/{collection}?filters), with n requests at
+// once: its key range is cut into slices that n workers take in key order,
+// each slice a sequential harvest into its own part file (and checkpoint)
+// beside o.Out, and the parts are appended to o.Out in key order as they
+// complete. The user's sort is replaced by the key: a parallel harvest is
+// in key order. A rerun with the same options resumes every unfinished
+// slice; the plan is kept in o.Checkpoint so a resume slices alike. Every
+// request goes through o.Client, with its retries, rate limit and
+// timeouts.
 func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 	if n <= 1 {
 		return Run(ctx, o)
 	}
-	start := time.Now()
-	var sum Summary
-	if o.Dialect != "auto" && o.Dialect != "" && o.Dialect != client.Native {
-		return sum, fmt.Errorf("harvest: --parallel works with the native dialect only, not %s", o.Dialect)
+	start, retries0 := time.Now(), o.Client.Retries()
+	if err := o.checkParallel(); err != nil {
+		return Summary{}, err
 	}
-	if o.Request.Method != "" && o.Request.Method != "GET" {
-		return sum, errors.New("harvest: --parallel needs a GET request")
-	}
-	if o.Out == "" {
-		return sum, errors.New("harvest: --parallel needs an output file")
-	}
-	if o.Max > 0 {
-		return sum, errors.New("harvest: --parallel cannot be combined with --max")
-	}
-	u, err := url.Parse(o.Request.URL)
+	q, err := client.ParseNative(o.Request.URL)
 	if err != nil {
-		return sum, fmt.Errorf("harvest: %w", err)
+		return Summary{}, fmt.Errorf("harvest: --parallel: %w", err)
 	}
-	i := strings.LastIndex(u.Path, "/v1/")
-	if i < 0 || u.Path[i+4:] == "" || strings.Contains(u.Path[i+4:], "/") {
-		return sum, fmt.Errorf("harvest: --parallel needs a native collection URL (…/v1/{collection}), not %s", o.Request.URL)
-	}
-	collection, err := url.PathUnescape(u.Path[i+4:])
-	if err != nil {
-		return sum, fmt.Errorf("harvest: %w", err)
-	}
-	filters := u.Query()
-	for _, p := range []string{"sort", "cursor", "offset", "limit", "total"} {
-		filters.Del(p)
-	}
-
 	format, err := o.format()
 	if err != nil {
-		return sum, err
+		return Summary{}, err
 	}
-	var ps parallelState
-	resumed := false
-	if o.Checkpoint != "" {
-		b, err := os.ReadFile(o.Checkpoint)
-		switch {
-		case err == nil:
-			if err := json.Unmarshal(b, &ps); err != nil || len(ps.Slices) == 0 {
-				return sum, fmt.Errorf("harvest: %s is not a parallel harvest's checkpoint", o.Checkpoint)
-			}
-			resumed = true
-		case !errors.Is(err, os.ErrNotExist):
-			return sum, fmt.Errorf("harvest: read checkpoint: %w", err)
-		}
+	ps, resumed, err := readPlan(o.Checkpoint)
+	if err != nil {
+		return Summary{}, err
 	}
 	if ps.Merged {
-		sum.Resumed = true
-		return sum, nil
+		// A run killed after recording the merge may have left parts.
+		removeParts(o, len(ps.Slices))
+		return Summary{Resumed: true}, nil
 	}
 	if !resumed {
-		ps, err = plan(ctx, o.Client, u, collection, filters, n*slicesPerWorker, format == CSV)
-		if err != nil {
-			return sum, err
+		if ps, err = newPlan(ctx, o.Client, q, n*slicesPerWorker, format == CSV); err != nil {
+			return Summary{}, err
 		}
 		if o.Checkpoint != "" {
 			if err := writeJSON(o.Checkpoint, ps); err != nil {
-				return sum, err
+				return Summary{}, err
 			}
 		}
 	}
 
-	sums := make([]Summary, len(ps.Slices))
-	errs := make([]error, len(ps.Slices))
-	var mu sync.Mutex
-	recs := make([]Progress, len(ps.Slices))
-	var wg sync.WaitGroup
-	// finished[i] is closed when slice i is done, well or not; the merge
-	// appends each part as soon as it and every part before it are done,
-	// while later slices are still being harvested.
-	finished := make([]chan struct{}, len(ps.Slices))
-	for i := range finished {
-		finished[i] = make(chan struct{})
+	states, sums, parts := readSlices(o.Checkpoint, len(ps.Slices))
+	opts := make([]Options, len(ps.Slices))
+	var mu sync.Mutex // guards states and parts
+	for i := range ps.Slices {
+		opts[i] = sliceOptions(o, q, ps, i, format)
+		if o.Progress != nil {
+			opts[i].Progress = func(p Progress) {
+				mu.Lock()
+				defer mu.Unlock()
+				parts[i] = p
+				o.Progress(overall(parts, ps.Total, o.Client.Retries()))
+			}
+		}
 	}
-	var mergeErr error
+	errs := make([]error, len(ps.Slices))
+	// changed wakes the merge when a slice ends; one pending wake-up is
+	// enough, since the merge reads every state when it wakes.
+	changed := make(chan struct{}, 1)
 	var merging sync.WaitGroup
+	var mergeErr error
 	merging.Go(func() {
 		var header []byte
 		if format == CSV && len(ps.Columns) > 0 {
 			header = headerLine(ps.Columns)
 		}
-		mergeErr = merge(o.Out, len(ps.Slices), header, func(i int) bool {
-			<-finished[i]
-			return errs[i] == nil
-		})
+		mergeErr = merge(o.Out, len(ps.Slices), header, func(next int) (int, bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			return mergeable(states, next)
+		}, changed)
 	})
-	opts := make([]Options, len(ps.Slices))
-	for i, s := range ps.Slices {
-		so := o
-		q := url.Values{}
-		for k, v := range filters {
-			q[k] = slices.Clone(v)
-		}
-		q.Set("sort", ps.Key)
-		if s.From != "" {
-			q.Add(ps.Key+"[gte]", s.From)
-		}
-		if s.To != "" {
-			q.Add(ps.Key+"[lt]", s.To)
-		}
-		su := *u
-		su.RawQuery = q.Encode()
-		so.Request = client.Request{URL: su.String()}
-		so.Dialect = client.Native
-		so.Out = partName(o.Out, i)
-		so.Format = format
-		so.part = true
-		so.columns = ps.Columns
-		if o.Checkpoint != "" {
-			so.Checkpoint = partName(o.Checkpoint, i)
-		}
-		so.Progress = nil
-		if o.Progress != nil {
-			so.Progress = func(p Progress) {
-				mu.Lock()
-				defer mu.Unlock()
-				recs[i] = p
-				var all Progress
-				for _, r := range recs {
-					all.Records += r.Records
-					all.Pages += r.Pages
-				}
-				all.Total = -1
-				if ps.Total != nil {
-					all.Total = *ps.Total
-				}
-				all.Retries = o.Client.Retries()
-				o.Progress(all)
-			}
-		}
-		opts[i] = so
-	}
-	// n workers take the slices in key order, so that the merge can
-	// append the first parts while the last are still being harvested.
 	queue := make(chan int, len(ps.Slices))
-	for i := range ps.Slices {
+	for _, i := range schedule(states) {
 		queue <- i
 	}
 	close(queue)
+	var workers sync.WaitGroup
 	for range n {
-		wg.Go(func() {
+		workers.Go(func() {
 			for i := range queue {
-				if err := ctx.Err(); err != nil {
-					errs[i] = err
-				} else {
+				if errs[i] = ctx.Err(); errs[i] == nil {
 					sums[i], errs[i] = Run(ctx, opts[i])
 				}
-				close(finished[i])
+				mu.Lock()
+				states[i] = sliceDone
+				if errs[i] != nil {
+					states[i] = sliceFailed
+				}
+				mu.Unlock()
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
 			}
 		})
 	}
-	wg.Wait()
+	workers.Wait()
 	merging.Wait()
-	for _, s := range sums {
-		sum.Records += s.Records
-		sum.New += s.New
-		sum.Pages += s.Pages
-		sum.Retries += s.Retries
-		sum.Resumed = sum.Resumed || s.Resumed
-	}
+	sum, err := outcome(sums, errs)
+	// The slices share the client: its count, not theirs, says how many
+	// requests were retried.
+	sum.Retries = o.Client.Retries() - retries0
 	sum.Duration = time.Since(start)
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return sum, err
 	}
 	if mergeErr != nil {
@@ -233,17 +143,139 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 			return sum, err
 		}
 	}
-	for i := range ps.Slices {
+	removeParts(o, len(ps.Slices))
+	sum.Duration = time.Since(start)
+	return sum, nil
+}
+
+// checkParallel refuses the options a parallel harvest cannot follow.
+func (o Options) checkParallel() error {
+	switch {
+	case o.Dialect != "auto" && o.Dialect != "" && o.Dialect != client.Native:
+		return fmt.Errorf("harvest: --parallel works with the native dialect only, not %s", o.Dialect)
+	case o.Request.Method != "" && o.Request.Method != "GET":
+		return errors.New("harvest: --parallel needs a GET request")
+	case o.Out == "":
+		return errors.New("harvest: --parallel needs an output file")
+	case o.Max > 0:
+		return errors.New("harvest: --parallel cannot be combined with --max")
+	}
+	return nil
+}
+
+// readPlan reads a parallel harvest's main checkpoint; resumed is false
+// when there is none (or no checkpoint file is named).
+func readPlan(path string) (ps parallelState, resumed bool, err error) {
+	if path == "" {
+		return ps, false, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ps, false, nil
+	}
+	if err != nil {
+		return ps, false, fmt.Errorf("harvest: read checkpoint: %w", err)
+	}
+	if err := json.Unmarshal(b, &ps); err != nil || len(ps.Slices) == 0 {
+		return ps, false, fmt.Errorf("harvest: %s is not a parallel harvest's checkpoint", path)
+	}
+	return ps, true, nil
+}
+
+// readSlices reads the checkpoints of n slices beside path: which slices
+// an earlier run harvested to the end, what the summary of each of those
+// is, and how far every slice got. A checkpoint that cannot be read leaves
+// its slice waiting; its harvest reports the error.
+func readSlices(path string, n int) ([]sliceState, []Summary, []Progress) {
+	states := make([]sliceState, n)
+	sums := make([]Summary, n)
+	parts := make([]Progress, n)
+	if path == "" {
+		return states, sums, parts
+	}
+	for i := range n {
+		st, ok, err := ReadState(partName(path, i))
+		if err != nil || !ok {
+			continue
+		}
+		parts[i] = Progress{Records: st.Position.Records, Pages: st.Position.Pages}
+		if st.Position.Done() {
+			states[i] = sliceDone
+			sums[i] = Summary{Records: st.Position.Records, Resumed: true}
+		}
+	}
+	return states, sums, parts
+}
+
+// newPlan asks the server what a parallel harvest of q needs, through c:
+// the collection's key and its type, the key range of the records q
+// selects, their count for the progress bar (when it comes within
+// countBudget), and for a CSV output the columns of the first record; and
+// cuts the range into n slices.
+func newPlan(ctx context.Context, c *client.Client, q client.NativeQuery, n int, columns bool) (parallelState, error) {
+	col, err := c.Describe(ctx, q)
+	if err != nil {
+		return parallelState{}, fmt.Errorf("harvest: --parallel: %w", err)
+	}
+	if _, err := sliceKey(col); err != nil {
+		return parallelState{}, err
+	}
+	// The count only feeds the progress bar: it runs beside the requests
+	// the plan needs, and is not waited for beyond its budget.
+	cctx, cancel := context.WithTimeout(ctx, countBudget)
+	defer cancel()
+	total := make(chan *int64, 1)
+	go func() {
+		count, err := c.Count(cctx, q)
+		if err != nil {
+			total <- nil
+			return
+		}
+		total <- &count
+	}()
+	r, err := c.KeyRange(ctx, q, col.Key)
+	if err != nil {
+		return parallelState{}, fmt.Errorf("harvest: %w", err)
+	}
+	ps, err := planSlices(col, r, n)
+	if err != nil {
+		return ps, err
+	}
+	if columns && !r.Empty {
+		// The first record in key order, the order of the output.
+		p, err := c.FirstPage(ctx, q.KeySlice(col.Key, "", ""), 1)
+		if err != nil {
+			return ps, fmt.Errorf("harvest: CSV columns: %w", err)
+		}
+		if len(p.Records) > 0 {
+			cells, err := flatten(p.Records[0])
+			if err != nil {
+				return ps, fmt.Errorf("harvest: CSV columns: %w", err)
+			}
+			for _, c := range cells {
+				ps.Columns = append(ps.Columns, c.key)
+			}
+		}
+	}
+	ps.Total = <-total
+	return ps, nil
+}
+
+// countBudget bounds the wait for the exact count that gives the progress
+// bar its total: on a very large table the count may take longer than it
+// is worth, and the harvest starts without one.
+const countBudget = 2 * time.Second
+
+// removeParts removes the part files and slice checkpoints of a merged
+// harvest.
+func removeParts(o Options, n int) {
+	for i := range n {
 		os.Remove(partName(o.Out, i))
 		if o.Checkpoint != "" {
 			os.Remove(partName(o.Checkpoint, i))
 		}
 	}
-	sum.Duration = time.Since(start)
-	return sum, nil
 }
-
-func partName(path string, i int) string { return fmt.Sprintf("%s.part-%d", path, i) }
 
 // writeJSON replaces path atomically and durably with v.
 func writeJSON(path string, v any) error {
@@ -272,10 +304,12 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// merge writes the header and the parts, in slice order, as the output,
-// each part once ready reports it complete; it stops, leaving the parts
-// for a resume, at the first that is not.
-func merge(out string, n int, header []byte, ready func(i int) bool) error {
+// merge writes header and then the n parts, in slice order, as the output
+// out: ready says how far it may go from a part on (see mergeable), and
+// changed wakes it when a slice ends. It stops at the first slice that
+// failed, leaving the parts for a resume; the output is synced once every
+// part is in it.
+func merge(out string, n int, header []byte, ready func(next int) (upto int, stop bool), changed <-chan struct{}) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
@@ -284,256 +318,38 @@ func merge(out string, n int, header []byte, ready func(i int) bool) error {
 	if _, err := f.Write(header); err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
 	}
-	for i := range n {
-		if !ready(i) {
-			return nil
+	next := 0
+	for {
+		upto, stop := ready(next)
+		for ; next < upto; next++ {
+			if err := appendFile(f, partName(out, next)); err != nil {
+				return fmt.Errorf("harvest: merge: %w", err)
+			}
 		}
-		p, err := os.Open(partName(out, i))
-		if err != nil {
-			return fmt.Errorf("harvest: merge: %w", err)
+		if stop {
+			break
 		}
-		_, err = io.Copy(f, p)
-		p.Close()
-		if err != nil {
-			return fmt.Errorf("harvest: merge: %w", err)
-		}
+		<-changed
+	}
+	if next < n {
+		return nil // a slice failed: its error is the harvest's
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("harvest: merge: %w", err)
+	}
+	return nil
 }
 
-// plan learns the collection's key and the filtered key range and cuts it
-// into n slices.
-func plan(ctx context.Context, c *client.Client, u *url.URL, collection string, filters url.Values, n int, columns bool) (parallelState, error) {
-	var ps parallelState
-	base := *u
-	base.Path = base.Path[:strings.LastIndex(base.Path, "/v1/")+3]
-	base.RawQuery = ""
-	resp, err := c.Fetch(ctx, client.Request{URL: base.String()})
+// appendFile copies the file at path to the end of w.
+func appendFile(w io.Writer, path string) error {
+	p, err := os.Open(path)
 	if err != nil {
-		return ps, fmt.Errorf("harvest: list collections: %w", err)
+		return err
 	}
-	var doc struct {
-		Data []struct {
-			Name   string  `json:"name"`
-			Key    *string `json:"key"`
-			Fields []struct {
-				Name, Type string
-			} `json:"fields"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(resp.Body, &doc); err != nil {
-		return ps, fmt.Errorf("harvest: list collections: %w", err)
-	}
-	keyType := ""
-	for _, d := range doc.Data {
-		if d.Name != collection {
-			continue
-		}
-		if d.Key == nil {
-			return ps, fmt.Errorf("harvest: collection %s has no key: it cannot be harvested in parallel", collection)
-		}
-		ps.Key = *d.Key
-		for _, f := range d.Fields {
-			if f.Name == ps.Key {
-				keyType = f.Type
-			}
-		}
-	}
-	if ps.Key == "" {
-		return ps, fmt.Errorf("harvest: no collection %s at %s", collection, base.String())
-	}
-	if keyType != "integer" && keyType != "text" {
-		return ps, fmt.Errorf("harvest: the key %s of %s is of type %q: only integer and text keys can be sliced", ps.Key, collection, keyType)
-	}
-	end := func(sort string) (json.RawMessage, error) {
-		q := url.Values{}
-		for k, v := range filters {
-			q[k] = v
-		}
-		q.Set("sort", sort)
-		q.Set("limit", "1")
-		q.Set("fields", ps.Key)
-		eu := *u
-		eu.RawQuery = q.Encode()
-		resp, err := c.Fetch(ctx, client.Request{URL: eu.String()})
-		if err != nil {
-			return nil, fmt.Errorf("harvest: key range: %w", err)
-		}
-		var page struct {
-			Data []map[string]json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(resp.Body, &page); err != nil {
-			return nil, fmt.Errorf("harvest: key range: %w", err)
-		}
-		if len(page.Data) == 0 {
-			return nil, nil
-		}
-		return page.Data[0][ps.Key], nil
-	}
-	lo, err := end(ps.Key)
-	if err != nil {
-		return ps, err
-	}
-	hi, err := end("-" + ps.Key)
-	if err != nil {
-		return ps, err
-	}
-	ps.Total = count(ctx, c, u, filters)
-	var bounds []string
-	if lo != nil && hi != nil {
-		if keyType == "integer" {
-			bounds, err = intBounds(lo, hi, n)
-		} else {
-			bounds, err = textBounds(lo, hi, n)
-		}
-		if err != nil {
-			return ps, err
-		}
-	}
-	if columns && lo != nil {
-		q := url.Values{}
-		for k, v := range filters {
-			q[k] = v
-		}
-		q.Set("limit", "1")
-		eu := *u
-		eu.RawQuery = q.Encode()
-		resp, err := c.Fetch(ctx, client.Request{URL: eu.String()})
-		if err != nil {
-			return ps, fmt.Errorf("harvest: CSV columns: %w", err)
-		}
-		var page struct {
-			Data []json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(resp.Body, &page); err != nil {
-			return ps, fmt.Errorf("harvest: CSV columns: %w", err)
-		}
-		if len(page.Data) > 0 {
-			cells, err := flatten(page.Data[0])
-			if err != nil {
-				return ps, fmt.Errorf("harvest: CSV columns: %w", err)
-			}
-			for _, c := range cells {
-				ps.Columns = append(ps.Columns, c.key)
-			}
-		}
-	}
-	prev := ""
-	for _, b := range bounds {
-		ps.Slices = append(ps.Slices, Slice{From: prev, To: b})
-		prev = b
-	}
-	ps.Slices = append(ps.Slices, Slice{From: prev})
-	return ps, nil
-}
-
-// countBudget bounds the wait for the exact count that gives the progress
-// bar its total: on a very large table the count may take longer than it
-// is worth, and the harvest starts without one.
-const countBudget = 2 * time.Second
-
-// count asks the server for the exact number of records the filters
-// select; nil when it does not answer within countBudget.
-func count(ctx context.Context, c *client.Client, u *url.URL, filters url.Values) *int64 {
-	ctx, cancel := context.WithTimeout(ctx, countBudget)
-	defer cancel()
-	q := url.Values{}
-	for k, v := range filters {
-		q[k] = v
-	}
-	q.Set("limit", "1")
-	q.Set("total", "exact")
-	cu := *u
-	cu.RawQuery = q.Encode()
-	resp, err := c.Fetch(ctx, client.Request{URL: cu.String()})
-	if err != nil {
-		return nil
-	}
-	var page struct {
-		Page struct {
-			Total *int64 `json:"total"`
-		} `json:"page"`
-	}
-	if json.Unmarshal(resp.Body, &page) != nil {
-		return nil
-	}
-	return page.Page.Total
-}
-
-// intBounds returns up to n-1 increasing boundaries cutting [lo, hi] into
-// ranges of equal width.
-func intBounds(loJSON, hiJSON json.RawMessage, n int) ([]string, error) {
-	lo, ok1 := new(big.Int).SetString(string(loJSON), 10)
-	hi, ok2 := new(big.Int).SetString(string(hiJSON), 10)
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("harvest: key range %s..%s is not integer", loJSON, hiJSON)
-	}
-	width := new(big.Int).Sub(hi, lo)
-	width.Add(width, big.NewInt(1))
-	var out []string
-	for i := 1; i < n; i++ {
-		b := new(big.Int).Mul(width, big.NewInt(int64(i)))
-		b.Quo(b, big.NewInt(int64(n)))
-		b.Add(b, lo)
-		s := b.String()
-		if b.Cmp(lo) > 0 && (len(out) == 0 || out[len(out)-1] != s) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-// textBounds returns up to n-1 boundaries between lo and hi, increasing in
-// byte order: the common prefix followed by the next characters
-// interpolated as a number in base 95, the printable ASCII characters (so
-// that every boundary is valid text; others are clamped into that range,
-// which keeps the order). Any increasing boundaries give contiguous,
-// disjoint slices; interpolation only makes them about even.
-func textBounds(loJSON, hiJSON json.RawMessage, n int) ([]string, error) {
-	var lo, hi string
-	if err := json.Unmarshal(loJSON, &lo); err != nil {
-		return nil, fmt.Errorf("harvest: key range: %w", err)
-	}
-	if err := json.Unmarshal(hiJSON, &hi); err != nil {
-		return nil, fmt.Errorf("harvest: key range: %w", err)
-	}
-	p := 0
-	for p < len(lo) && p < len(hi) && lo[p] == hi[p] {
-		p++
-	}
-	const digits, first, base = 6, 0x20, 95
-	num := func(s string) *big.Int {
-		v := new(big.Int)
-		for i := range digits {
-			v.Mul(v, big.NewInt(base))
-			if p+i < len(s) {
-				v.Add(v, big.NewInt(int64(min(max(s[p+i], first), first+base-1)-first)))
-			}
-		}
-		return v
-	}
-	a, b := num(lo), num(hi)
-	d := new(big.Int).Sub(b, a)
-	var out []string
-	for i := 1; i < n; i++ {
-		v := new(big.Int).Mul(d, big.NewInt(int64(i)))
-		v.Quo(v, big.NewInt(int64(n)))
-		v.Add(v, a)
-		raw := make([]byte, digits)
-		m := new(big.Int)
-		for j := digits - 1; j >= 0; j-- {
-			v.QuoRem(v, big.NewInt(base), m)
-			raw[j] = byte(m.Int64()) + first
-		}
-		s := hi[:p] + strings.TrimRight(string(raw), " ")
-		if !utf8.ValidString(s) || s <= lo || s > hi {
-			continue
-		}
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	defer p.Close()
+	_, err = io.Copy(w, p)
+	return err
 }

@@ -3,16 +3,23 @@ package harvest
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"folio/client"
+	"folio/config"
 	"folio/internal/demotest"
+	"folio/server"
 )
 
 // TestParallel harvests in 4 slices and compares with the sequential
@@ -53,16 +60,8 @@ func TestParallel(t *testing.T) {
 			if sum.Records != int64(len(want)) {
 				t.Errorf("summary says %d records, want %d", sum.Records, len(want))
 			}
-			less := func(a, b string) bool { return a < b }
-			if c.intKey {
-				less = func(a, b string) bool {
-					x, _ := strconv.ParseInt(a, 10, 64)
-					y, _ := strconv.ParseInt(b, 10, 64)
-					return x < y
-				}
-			}
 			sorted := slices.Clone(seqKeys)
-			sort.Slice(sorted, func(i, j int) bool { return less(sorted[i], sorted[j]) })
+			slices.SortFunc(sorted, keyCompare(c.intKey))
 			if !slices.Equal(got, sorted) {
 				t.Error("the parallel harvest is not the sequential one in key order")
 			}
@@ -134,53 +133,111 @@ func TestParallelResume(t *testing.T) {
 	}
 }
 
-// TestParallelRejects refuses what cannot be sliced.
+// TestParallelRejects refuses what cannot be sliced, before it writes
+// anything.
 func TestParallelRejects(t *testing.T) {
 	ts, _ := demoServer(t)
 	dir := t.TempDir()
-	for _, o := range []Options{
-		{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "jsonapi", Out: filepath.Join(dir, "a")},
-		{Request: client.Request{URL: ts.URL + "/gocdbpi/public/?method=get_downtime"}, Dialect: "auto", Out: filepath.Join(dir, "b")},
-		{Request: client.Request{URL: ts.URL + "/v1/entries"}, Dialect: "native"},
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "jsonapi", Out: filepath.Join(dir, "a")}, "native dialect only"},
+		{Options{Request: client.Request{URL: ts.URL + "/gocdbpi/public/?method=get_downtime"}, Dialect: "auto", Out: filepath.Join(dir, "b")}, "does not end in a collection's name"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries"}, Dialect: "native"}, "output file"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries", Method: "POST"}, Out: filepath.Join(dir, "c")}, "GET"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/entries"}, Max: 10, Out: filepath.Join(dir, "d")}, "--max"},
+		// Not a native API: the path above /dois lists no collections.
+		{Options{Request: client.Request{URL: ts.URL + "/dois"}, Dialect: "auto", Out: filepath.Join(dir, "e")}, "HTTP 404"},
+		{Options{Request: client.Request{URL: ts.URL + "/v1/nothing"}, Out: filepath.Join(dir, "f")}, "no such collection: nothing"},
 	} {
-		o.Client = client.New(client.Options{})
-		if _, err := RunParallel(context.Background(), o, 4); err == nil {
-			t.Errorf("%s (%s) was harvested in parallel", o.Request.URL, o.Dialect)
+		c.o.Client = client.New(client.Options{})
+		_, err := RunParallel(context.Background(), c.o, 4)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s (%s): error %v, want one saying %q", c.o.Request.URL, c.o.Dialect, err, c.want)
 		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files were created: %v", entries)
 	}
 }
 
-// TestBounds cuts key ranges into increasing boundaries strictly inside.
-func TestBounds(t *testing.T) {
+// TestParallelMountedElsewhere harvests in parallel from a server that
+// mounts the native dialect at /api/native, and has no /v1: the API's base
+// comes from the URL the user gave, and every request goes there.
+func TestParallelMountedElsewhere(t *testing.T) {
+	_, e := demoServer(t)
+	srv, err := server.New(server.Options{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Mounts: []config.Mount{{Dialect: config.Native, Path: "/api/native"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var paths []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		srv.Handler().ServeHTTP(w, r)
+	}))
+	defer ts.Close()
 	for _, c := range []struct {
-		lo, hi string
-		text   bool
-		want   int
+		collection, key, query string
+		filters                url.Values
+		intKey                 bool
 	}{
-		{"1", "1000", false, 3},
-		{"-5", "-3", false, 2},
-		{"7", "7", false, 0},
-		{`"a"`, `"z"`, true, 3},
-		{`"10.1234/aaa"`, `"10.1234/zzz"`, true, 3},
-		{`"é"`, `"ü"`, true, 0},
-		{`"ab"`, `"ab\u0000"`, true, 0},
-		{`"x"`, `"x"`, true, 0},
+		{"entries", "entry_id", "elements[all]=O&sort=-upload_create_time", url.Values{"elements[all]": {"O"}}, false},
+		{"downtimes", "id", "", nil, true},
 	} {
-		f := intBounds
-		if c.text {
-			f = textBounds
-		}
-		got, err := f([]byte(c.lo), []byte(c.hi), 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != c.want {
-			t.Errorf("%s..%s: %q, want %d boundaries", c.lo, c.hi, got, c.want)
-		}
-		for i := 1; i < len(got); i++ {
-			if c.text && got[i-1] >= got[i] {
-				t.Errorf("%s..%s: %q not increasing", c.lo, c.hi, got)
+		t.Run(c.collection, func(t *testing.T) {
+			dir := t.TempDir()
+			o := Options{
+				Client: client.New(client.Options{}), Request: client.Request{URL: ts.URL + "/api/native/" + c.collection + "?" + c.query}, Dialect: "auto", PageSize: 50,
+				Out: filepath.Join(dir, "out.ndjson"), Checkpoint: filepath.Join(dir, "cp.json"),
 			}
+			sum, err := RunParallel(context.Background(), o, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := demotest.Keys(t, e, c.collection, c.filters)
+			if len(want) < 100 {
+				t.Fatalf("only %d records: the filter selects too few to test", len(want))
+			}
+			got := fileKeys(t, o.Out, c.key)
+			demotest.ExactlyOnce(t, got, want)
+			if !slices.IsSortedFunc(got, keyCompare(c.intKey)) {
+				t.Error("the output is not in key order")
+			}
+			if sum.Records != int64(len(want)) || sum.Pages < 3 {
+				t.Errorf("summary %+v for %d records", sum, len(want))
+			}
+			var ps parallelState
+			if b, err := os.ReadFile(o.Checkpoint); err != nil || json.Unmarshal(b, &ps) != nil || !ps.Merged || len(ps.Slices) < 3 {
+				t.Errorf("the checkpoint holds %+v (%v), want a merged plan of 3 slices or more", ps, err)
+			}
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range paths {
+		if p != "/api/native" && !strings.HasPrefix(p, "/api/native/") {
+			t.Errorf("a request went to %s, outside the native API", p)
 		}
+	}
+	if len(paths) < 10 {
+		t.Errorf("only %d requests", len(paths))
+	}
+}
+
+// keyCompare orders keys as the collection does: integers by value, texts
+// by bytes.
+func keyCompare(integer bool) func(a, b string) int {
+	if !integer {
+		return strings.Compare
+	}
+	return func(a, b string) int {
+		x, _ := strconv.ParseInt(a, 10, 64)
+		y, _ := strconv.ParseInt(b, 10, 64)
+		return int(x - y)
 	}
 }

@@ -37,8 +37,17 @@ func demoDB(tb testing.TB) string {
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	tmp := path + ".building"
+	// A file of this process's own: two benchmark runs that build at the
+	// same moment must not write one file, and the rename makes whichever
+	// finishes last the one that stays, whole either way.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".building-*")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmp := f.Name()
+	f.Close()
 	os.Remove(tmp)
+	defer os.Remove(tmp)
 	tb.Logf("building %s (%d entries)", path, rows)
 	if err := sqlite.Load(context.Background(), tmp, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
 		tb.Fatal(err)

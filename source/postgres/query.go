@@ -200,24 +200,33 @@ func selectExpr(f *engine.Field, k kind) string {
 
 // Count counts the rows of c that match every filter.
 func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
-	b := &builder{ctx: ctx, s: s, c: c}
-	b.sql.WriteString("SELECT count(*) FROM " + s.table(c.Table))
-	if err := b.where(filters, nil); err != nil {
+	query, args, err := s.countSQL(ctx, c, filters)
+	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err := s.read(ctx, func(p *pgxpool.Pool, onReplica bool) error {
+	err = s.read(ctx, func(p *pgxpool.Pool, onReplica bool) error {
 		if onReplica {
 			if err := s.caughtUp(ctx, p); err != nil {
 				return err
 			}
 		}
-		return p.QueryRow(ctx, b.sql.String(), b.args...).Scan(&n)
+		return p.QueryRow(ctx, query, args...).Scan(&n)
 	}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)
 	}
 	return n, nil
+}
+
+// countSQL builds SELECT count(*) FROM table WHERE filters.
+func (s *Source) countSQL(ctx context.Context, c *engine.Collection, filters []engine.Filter) (string, []any, error) {
+	b := &builder{ctx: ctx, s: s, c: c}
+	b.sql.WriteString("SELECT count(*) FROM " + s.table(c.Table))
+	if err := b.where(filters, nil); err != nil {
+		return "", nil, err
+	}
+	return b.sql.String(), b.args, nil
 }
 
 // builder accumulates one SQL statement and its bound arguments.

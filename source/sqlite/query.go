@@ -119,16 +119,25 @@ func (s *Source) selectSQL(ctx context.Context, plan *engine.Plan) (string, []an
 
 // Count counts the rows of c that match every filter.
 func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
-	b := &builder{ctx: ctx, s: s, c: c}
-	b.sql.WriteString("SELECT count(*) FROM " + quote(c.Table))
-	if err := b.where(filters, nil); err != nil {
+	query, args, err := s.countSQL(ctx, c, filters)
+	if err != nil {
 		return 0, err
 	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, b.sql.String(), b.args...).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)
 	}
 	return n, nil
+}
+
+// countSQL builds SELECT count(*) FROM table WHERE filters.
+func (s *Source) countSQL(ctx context.Context, c *engine.Collection, filters []engine.Filter) (string, []any, error) {
+	b := &builder{ctx: ctx, s: s, c: c}
+	b.sql.WriteString("SELECT count(*) FROM " + quote(c.Table))
+	if err := b.where(filters, nil); err != nil {
+		return "", nil, err
+	}
+	return b.sql.String(), b.args, nil
 }
 
 // builder accumulates one SQL statement and its bound arguments.

@@ -29,27 +29,17 @@ func (st *Statement) filter(f engine.Filter) error {
 	if f.Op != engine.OpOr && f.Op != engine.OpNot {
 		return st.field(f)
 	}
+	groups := f.Sub
 	if f.Op == engine.OpNot {
 		// A comparison with NULL is unknown in SQL; the engine counts it as
 		// not matching, so NOT of it matches.
 		st.WriteString("NOT coalesce(")
+		groups = groups[:1] // not has a single group (engine.OpNot)
 	} else {
 		st.WriteString("(")
 	}
-	for i, g := range f.Sub {
-		if i > 0 {
-			st.WriteString(" OR ")
-		}
-		st.WriteString("(")
-		for j, h := range g {
-			if j > 0 {
-				st.WriteString(" AND ")
-			}
-			if err := st.filter(h); err != nil {
-				return err
-			}
-		}
-		st.WriteString(")")
+	if err := anyOf(st, groups, st.filter); err != nil {
+		return err
 	}
 	if f.Op == engine.OpNot {
 		st.WriteString(", ")
@@ -85,22 +75,31 @@ func (st *Statement) seek(p *engine.Predicate, sep string) error {
 		return nil
 	}
 	st.WriteString("(")
-	for i, conj := range p.Or {
+	if err := anyOf(st, p.Or, st.atom); err != nil {
+		return err
+	}
+	st.WriteString(")")
+	return nil
+}
+
+// anyOf appends a disjunction of conjunctions, "(a AND b) OR (c)", each
+// condition written by cond: the shape of an or filter and of a seek.
+func anyOf[T any](st *Statement, groups [][]T, cond func(T) error) error {
+	for i, g := range groups {
 		if i > 0 {
 			st.WriteString(" OR ")
 		}
 		st.WriteString("(")
-		for j, a := range conj {
+		for j, c := range g {
 			if j > 0 {
 				st.WriteString(" AND ")
 			}
-			if err := st.atom(a); err != nil {
+			if err := cond(c); err != nil {
 				return err
 			}
 		}
 		st.WriteString(")")
 	}
-	st.WriteString(")")
 	return nil
 }
 

@@ -174,9 +174,9 @@ type dialect struct{ s *Source }
 // first schema.
 func (d dialect) Table(st *sqlgen.Statement) { st.WriteString(d.s.table(st.Collection().Table)) }
 
-// Select appends a column cast to the one wire type scanners expects for
-// its engine type.
-func (d dialect) Select(st *sqlgen.Statement, f *engine.Field) error {
+// SelectColumn appends a column cast to the one wire type scanners
+// expects for its engine type.
+func (d dialect) SelectColumn(st *sqlgen.Statement, f *engine.Field) error {
 	k, err := d.s.kind(st.Context(), st.Collection().Table, f.Column)
 	if err != nil {
 		return err

@@ -24,8 +24,8 @@ import (
 type Dialect interface {
 	// Table appends the collection's table as FROM names it.
 	Table(st *Statement)
-	// Select appends field f as the select list reads it.
-	Select(st *Statement, f *engine.Field) error
+	// SelectColumn appends field f as the select list reads it.
+	SelectColumn(st *Statement, f *engine.Field) error
 	// Column appends field f as conditions compare it and ORDER BY sorts it.
 	Column(st *Statement, f *engine.Field) error
 	// Value converts v, a typed value of field f, into the argument the
@@ -119,7 +119,7 @@ func Select(ctx context.Context, d Dialect, plan *engine.Plan) (string, []any, e
 		if i > 0 {
 			st.WriteString(", ")
 		}
-		if err := d.Select(st, f); err != nil {
+		if err := d.SelectColumn(st, f); err != nil {
 			return "", nil, err
 		}
 	}

@@ -21,7 +21,7 @@ type fake struct {
 }
 
 func (fake) Table(st *Statement) { st.Quote(st.Collection().Table) }
-func (fake) Select(st *Statement, f *engine.Field) error {
+func (fake) SelectColumn(st *Statement, f *engine.Field) error {
 	st.WriteString("sel(" + f.Name + ")")
 	return nil
 }

@@ -92,12 +92,12 @@ type dialect struct{ s *Source }
 // Table appends the collection's table.
 func (d dialect) Table(st *sqlgen.Statement) { st.Quote(st.Collection().Table) }
 
-// Select appends a column of the select list. The unary + hides the
+// SelectColumn appends a column of the select list. The unary + hides the
 // declared type from the driver, which would otherwise turn DATETIME text
 // into times and BOOLEAN integers into bools by its own rules; decode
 // converts every column by the field's type instead, the same way for
 // every storage layout.
-func (d dialect) Select(st *sqlgen.Statement, f *engine.Field) error {
+func (d dialect) SelectColumn(st *sqlgen.Statement, f *engine.Field) error {
 	st.WriteString("+")
 	st.Quote(f.Column)
 	return nil

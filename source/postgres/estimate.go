@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"folio/engine"
+	"folio/source/sqlgen"
 )
 
 // Estimate estimates how many rows of c match the filters without counting
@@ -31,14 +32,13 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 			return int64(math.Round(n)), nil
 		}
 	}
-	b := &builder{ctx: ctx, s: s, c: c}
-	b.sql.WriteString("EXPLAIN (FORMAT JSON) SELECT 1 FROM " + s.table(c.Table))
-	if err := b.where(filters, nil); err != nil {
+	query, args, err := sqlgen.SelectWhere(ctx, dialect{s}, c, "1", filters)
+	if err != nil {
 		return 0, err
 	}
 	var out []byte
-	err := s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
-		return p.QueryRow(ctx, b.sql.String(), b.args...).Scan(&out)
+	err = s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
+		return p.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&out)
 	}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("estimate %s: %w", c.Table, err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/source/sqlgen"
 )
 
 // otherSelectivity is the share of rows assumed to pass a condition the
@@ -39,7 +40,7 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 	est := float64(total)
 	key := c.KeyField()
 	for _, f := range filters {
-		fd := fieldNamed(c, f.Field)
+		fd := sqlgen.FieldNamed(c, f.Field)
 		sel := otherSelectivity
 		if fd != nil && (f.Op == engine.OpEq || f.Op == engine.OpIn) {
 			switch avg, ok := perValue[fd.Column]; {

@@ -301,6 +301,28 @@ func TestSeekEmptyOr(t *testing.T) {
 	}
 }
 
+// TestFalseColumn checks the statements on a table with a column named
+// "false", which SQLite's FALSE would read instead of the constant.
+func TestFalseColumn(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE f (id INTEGER PRIMARY KEY, "false" INTEGER, v TEXT)`,
+		`INSERT INTO f VALUES (1, 1, NULL), (2, 0, 'a'), (3, NULL, 'b')`)
+	s := openSource(t, path)
+	c := collection(t, s, "f")
+	p := allPlan(c)
+	// NOT counts an unknown comparison as not matching, so not(v = 'a')
+	// holds where v is NULL.
+	p.Filters = []engine.Filter{{Op: engine.OpNot, Sub: [][]engine.Filter{{{Field: "v", Op: engine.OpEq, Values: []engine.Value{"a"}}}}}}
+	if got := ids(run(t, s, p)); !slices.Equal(got, []int64{1, 3}) {
+		t.Errorf("not(v = a): ids %v, want [1 3]", got)
+	}
+	p = allPlan(c)
+	p.Seek = &engine.Predicate{}
+	if got := run(t, s, p); len(got) != 0 {
+		t.Errorf("empty disjunction selected %d rows", len(got))
+	}
+}
+
 // bigTable makes a table of n rows quickly, in SQL.
 func bigTable(t testing.TB, n int) string {
 	return newDB(t,

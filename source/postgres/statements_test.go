@@ -49,7 +49,7 @@ func TestStatements(t *testing.T) {
 		order := []engine.OrderKey{{Field: f, Desc: true}, {Field: c.KeyField(), Desc: true}}
 		cases = append(cases,
 			sqlgentest.Case{Name: "casts: after " + f.Name, Plan: &engine.Plan{Collection: c, Columns: c.Fields,
-				Order: order, Seek: engine.After(order, []engine.Value{v, int64(7)}), Limit: 3}},
+				Order: order, Seek: engine.SeekAfter(order, []engine.Value{v, int64(7)}), Limit: 3}},
 			sqlgentest.Case{Name: "casts: eq and in " + f.Name, Collection: c, Filters: []engine.Filter{
 				{Field: f.Name, Op: engine.OpEq, Values: []engine.Value{v}}, {Field: f.Name, Op: engine.OpIn, Values: []engine.Value{v, v}},
 			}})

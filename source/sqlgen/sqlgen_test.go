@@ -211,7 +211,7 @@ func TestSelect(t *testing.T) {
 		{"offset alone", postgres, plan(0, 20, asc(id)), head + " ORDER BY col(id) OFFSET $1:integer"},
 		{"filters", postgres, &engine.Plan{Collection: c, Columns: []*engine.Field{id}, Order: []engine.OrderKey{asc(id)}, Limit: 3,
 			Filters: []engine.Filter{{Field: "s", Op: engine.OpEq, Values: []engine.Value{"x"}}},
-			Seek:    engine.After([]engine.OrderKey{asc(id)}, []engine.Value{int64(5)})},
+			Seek:    engine.SeekAfter([]engine.OrderKey{asc(id)}, []engine.Value{int64(5)})},
 			`SELECT sel(id) FROM "t""x" WHERE col(s) = $1:text AND col(id) >= $2:integer AND ((col(id) > $3:integer)) ORDER BY col(id) LIMIT $4:integer`},
 	} {
 		query, args, err := Select(context.Background(), tc.d, tc.plan)

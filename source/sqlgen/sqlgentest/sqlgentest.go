@@ -82,7 +82,7 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 	plan := func(order []engine.OrderKey, seek []engine.Value, limit, offset int) *engine.Plan {
 		p := &engine.Plan{Collection: c, Columns: c.Fields, Order: order, Limit: limit, Offset: offset}
 		if seek != nil {
-			p.Seek = engine.After(order, seek)
+			p.Seek = engine.SeekAfter(order, seek)
 		}
 		return p
 	}
@@ -108,7 +108,7 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 		{Name: "no order, no limit", Plan: &engine.Plan{Collection: c, Columns: []*engine.Field{id, s}}},
 		{Name: "filters and seek", Plan: &engine.Plan{Collection: c, Columns: []*engine.Field{id}, Order: []engine.OrderKey{asc(id)},
 			Filters: []engine.Filter{filter("s", engine.OpPrefix, "ap"), filter("n", engine.OpGte, int64(0))},
-			Seek:    engine.After([]engine.OrderKey{asc(id)}, []engine.Value{int64(3)}), Limit: 11}},
+			Seek:    engine.SeekAfter([]engine.OrderKey{asc(id)}, []engine.Value{int64(3)}), Limit: 11}},
 		{Name: "count everything", Collection: c},
 	}
 	counts := []engine.Filter{

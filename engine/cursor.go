@@ -224,7 +224,7 @@ func readValue(b []byte) (Value, []byte, error) {
 
 // fingerprint binds a cursor to a collection, its effective filters and order.
 // Filters are hashed in a canonical order, so "a=1&b=2" and "b=2&a=1" share cursors.
-func fingerprint(collection string, filters []Filter, order []OrderKey) [8]byte {
+func fingerprint(collection string, filters []Cond, order []OrderKey) [8]byte {
 	h := sha256.New()
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(len(collection)))
@@ -260,12 +260,16 @@ func urlSafe(s string) bool {
 
 // appendFilters encodes a conjunction of filters canonically: each filter
 // length-prefixed, in byte order, sub-filters recursively.
-func appendFilters(b []byte, filters []Filter) []byte {
+func appendFilters(b []byte, filters []Cond) []byte {
 	fs := make([][]byte, len(filters))
 	for i, f := range filters {
 		var e []byte
-		e = binary.AppendUvarint(e, uint64(len(f.Field)))
-		e = append(e, f.Field...)
+		var name string
+		if f.Field != nil {
+			name = f.Field.Name
+		}
+		e = binary.AppendUvarint(e, uint64(len(name)))
+		e = append(e, name...)
 		e = binary.AppendUvarint(e, uint64(len(f.Op)))
 		e = append(e, f.Op...)
 		e = binary.AppendUvarint(e, uint64(len(f.Values)))

@@ -19,9 +19,9 @@ type Source interface {
 	// Rows passed to emit may be reused after emit returns.
 	Query(ctx context.Context, plan *Plan, emit func(Row) error) error
 	// Count counts the rows of c that match every filter.
-	Count(ctx context.Context, c *Collection, filters []Filter) (int64, error)
+	Count(ctx context.Context, c *Collection, filters []Cond) (int64, error)
 	// Estimate estimates that count from the database's statistics.
-	Estimate(ctx context.Context, c *Collection, filters []Filter) (int64, error)
+	Estimate(ctx context.Context, c *Collection, filters []Cond) (int64, error)
 	// Version returns a value that changes whenever the data may have
 	// changed; equal versions mean unchanged data.
 	Version(ctx context.Context) (uint64, error)

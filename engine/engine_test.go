@@ -29,7 +29,7 @@ type countingSource struct {
 	counts atomic.Int64
 }
 
-func (s *countingSource) Count(ctx context.Context, c *engine.Collection, f []engine.Filter) (int64, error) {
+func (s *countingSource) Count(ctx context.Context, c *engine.Collection, f []engine.Cond) (int64, error) {
 	s.counts.Add(1)
 	return s.Source.Count(ctx, c, f)
 }

@@ -12,7 +12,7 @@ import (
 type Plan struct {
 	Collection *Collection
 	Columns    []*Field   // the columns of every Row, in order
-	Filters    []Filter   // a conjunction; Field names a field of Collection
+	Filters    []Cond     // a conjunction, resolved against Collection
 	Order      []OrderKey // NULL sorts above every value (NULLS LAST ascending, NULLS FIRST descending)
 	Seek       *Predicate // keyset predicate, nil on a first page or for offset paging
 	Offset     int
@@ -207,13 +207,13 @@ func (t *Tuple) Matches(cols []*Field, row Row) bool {
 // and scan from there on every page, which makes page n cost O(n). A
 // client harvesting one key range (from ≤ key < to) by cursor hits this on
 // every page. filters itself is not modified.
-func withoutImplied(filters []Filter, order []OrderKey, values []Value) []Filter {
+func withoutImplied(filters []Cond, order []OrderKey, values []Value) []Cond {
 	if len(order) == 0 || values[0] == nil {
 		return filters
 	}
 	o, b := order[0], values[0]
-	implied := func(f Filter) bool {
-		if f.Field != o.Field.Name || len(f.Values) != 1 || !sameScalar(f.Values[0], b) {
+	implied := func(f Cond) bool {
+		if f.Field != o.Field || len(f.Values) != 1 || !sameScalar(f.Values[0], b) {
 			return false
 		}
 		c := Compare(b, f.Values[0])

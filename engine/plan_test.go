@@ -101,8 +101,8 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 		}
 		return []string{"", "a", "b", "é"}[rng.IntN(4)]
 	}
-	holds := func(f Filter, row Row) bool {
-		v := row[slices.IndexFunc(fields, func(x *Field) bool { return x.Name == f.Field })]
+	holds := func(f Cond, row Row) bool {
+		v := row[slices.Index(fields, f.Field)]
 		if v == nil {
 			return false
 		}
@@ -119,7 +119,7 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 		}
 		return c == 0
 	}
-	all := func(fs []Filter, row Row) bool {
+	all := func(fs []Cond, row Row) bool {
 		for _, f := range fs {
 			if !holds(f, row) {
 				return false
@@ -142,7 +142,7 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 		for _, o := range order {
 			bv = append(bv, bound[slices.Index(fields, o.Field)])
 		}
-		var filters []Filter
+		var filters []Cond
 		for range 1 + rng.IntN(3) {
 			f := order[0].Field
 			if rng.IntN(4) == 0 {
@@ -153,11 +153,11 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 				continue
 			}
 			op := []Op{OpGt, OpGte, OpLt, OpLte, OpEq}[rng.IntN(5)]
-			filters = append(filters, Filter{Field: f.Name, Op: op, Values: []Value{v}})
+			filters = append(filters, Cond{Field: f, Op: op, Values: []Value{v}})
 		}
 		orig := slices.Clone(filters)
 		left := withoutImplied(filters, order, bv)
-		if !slices.EqualFunc(filters, orig, func(a, b Filter) bool { return a.Field == b.Field && a.Op == b.Op && a.Values[0] == b.Values[0] }) {
+		if !slices.EqualFunc(filters, orig, func(a, b Cond) bool { return a.Field == b.Field && a.Op == b.Op && a.Values[0] == b.Values[0] }) {
 			t.Fatal("withoutImplied modified its argument")
 		}
 		pruned += len(filters) - len(left)
@@ -183,9 +183,9 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 // cursor walk through one key range keeps only the upper bound.
 func TestWithoutImpliedKeyRange(t *testing.T) {
 	key := &Field{Name: "id", Type: TypeText}
-	filters := []Filter{
-		{Field: "id", Op: OpGte, Values: []Value{"M"}},
-		{Field: "id", Op: OpLt, Values: []Value{"T"}},
+	filters := []Cond{
+		{Field: key, Op: OpGte, Values: []Value{"M"}},
+		{Field: key, Op: OpLt, Values: []Value{"T"}},
 	}
 	asc := []OrderKey{{Field: key}}
 	if got := withoutImplied(filters, asc, []Value{"P"}); len(got) != 1 || got[0].Op != OpLt {
@@ -198,8 +198,10 @@ func TestWithoutImpliedKeyRange(t *testing.T) {
 	if got := withoutImplied(filters, desc, []Value{"P"}); len(got) != 1 || got[0].Op != OpGte {
 		t.Errorf("descending after P: left %v, want only the lower bound", got)
 	}
-	nullable := []OrderKey{{Field: &Field{Name: "id", Type: TypeText, Nullable: true}}}
-	if got := withoutImplied(filters, nullable, []Value{"P"}); len(got) != 2 {
+	nkey := &Field{Name: "id", Type: TypeText, Nullable: true}
+	nfilters := []Cond{{Field: nkey, Op: OpGte, Values: []Value{"M"}}, {Field: nkey, Op: OpLt, Values: []Value{"T"}}}
+	nullable := []OrderKey{{Field: nkey}}
+	if got := withoutImplied(nfilters, nullable, []Value{"P"}); len(got) != 2 {
 		t.Errorf("nullable ascending: left %v, want both (NULLs follow P)", got)
 	}
 }

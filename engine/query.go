@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -55,23 +56,27 @@ type Filter struct {
 	Sub    [][]Filter // OpOr and OpNot only
 }
 
-func (f Filter) String() string {
-	if f.Op == OpOr || f.Op == OpNot {
-		groups := make([]string, len(f.Sub))
-		for i, g := range f.Sub {
+func (f Filter) String() string { return formatFilter(f.Field, f.Op, f.Values, f.Sub) }
+
+// formatFilter writes a filter or a resolved one as field[op]=v,w, or
+// op((a and b), (c)) for a combinator.
+func formatFilter[T fmt.Stringer](field string, op Op, values []Value, sub [][]T) string {
+	if op == OpOr || op == OpNot {
+		groups := make([]string, len(sub))
+		for i, g := range sub {
 			parts := make([]string, len(g))
 			for j, h := range g {
 				parts[j] = h.String()
 			}
 			groups[i] = "(" + strings.Join(parts, " and ") + ")"
 		}
-		return string(f.Op) + "(" + strings.Join(groups, ", ") + ")"
+		return string(op) + "(" + strings.Join(groups, ", ") + ")"
 	}
-	vs := make([]string, len(f.Values))
-	for i, v := range f.Values {
+	vs := make([]string, len(values))
+	for i, v := range values {
 		vs[i] = FormatValue(v)
 	}
-	return fmt.Sprintf("%s[%s]=%s", f.Field, f.Op, strings.Join(vs, ","))
+	return fmt.Sprintf("%s[%s]=%s", field, op, strings.Join(vs, ","))
 }
 
 // SortKey is one term of a sort.
@@ -124,7 +129,7 @@ type Query struct {
 // resolved is a Query checked against its Collection.
 type resolved struct {
 	c       *Collection
-	filters []Filter   // scope then query filters, values typed
+	filters []Cond     // scope then query filters, resolved
 	order   []OrderKey // sort with the key appended; empty key: offset only
 	out     []*Field   // projected fields, in output order
 	columns []*Field   // out plus the sort fields the cursor needs
@@ -141,14 +146,16 @@ type OrderKey struct {
 // using the native API's names (filter errors name the field).
 func resolve(c *Collection, q Query) (*resolved, error) {
 	r := &resolved{c: c}
-	for _, f := range c.Scope {
-		r.filters = append(r.filters, f)
-	}
 	if err := checkSize(append(c.Scope[:len(c.Scope):len(c.Scope)], q.Filters...)); err != nil {
 		return nil, err
 	}
+	scope, err := Conds(c, c.Scope)
+	if err != nil {
+		return nil, err
+	}
+	r.filters = append(r.filters, scope...)
 	for _, f := range q.Filters {
-		tf, err := checkFilter(c, f)
+		tf, err := checkFilter(c.publicField, f)
 		if err != nil {
 			return nil, err
 		}
@@ -223,71 +230,125 @@ func containsField(fs []*Field, f *Field) bool {
 	return false
 }
 
-func checkFilter(c *Collection, f Filter) (Filter, error) {
+// Cond is a filter resolved against its collection: the field itself,
+// values of the field's type (a bool for OpNull), or/not groups resolved
+// alike. A Plan carries only Conds, so a source neither looks a field up
+// by name nor parses a value.
+type Cond struct {
+	Field  *Field // nil for OpOr and OpNot
+	Op     Op
+	Values []Value
+	Sub    [][]Cond // OpOr and OpNot only
+}
+
+func (c Cond) String() string {
+	var name string
+	if c.Field != nil {
+		name = c.Field.Name
+	}
+	return formatFilter(name, c.Op, c.Values, c.Sub)
+}
+
+// Conds resolves filters against c as its Scope is resolved: any field,
+// hidden ones included, whether or not clients may filter on it (a
+// visibility rule may test what clients never see). Requests' filters are
+// resolved by the engine itself, against the visible, filterable fields.
+func Conds(c *Collection, filters []Filter) ([]Cond, error) {
+	out := make([]Cond, 0, len(filters))
+	for _, f := range filters {
+		cf, err := checkFilter(c.anyField, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cf)
+	}
+	return out, nil
+}
+
+// publicField finds a field a request may filter on.
+func (c *Collection) publicField(name string) (*Field, error) {
+	fd := c.Field(name)
+	if fd == nil {
+		return nil, invalidFilter(name, "unknown field %q", name)
+	}
+	if !fd.Filterable {
+		return nil, invalidFilter(name, "field %q is not filterable", name)
+	}
+	return fd, nil
+}
+
+// anyField finds any field, hidden ones included.
+func (c *Collection) anyField(name string) (*Field, error) {
+	for _, f := range c.Fields {
+		if f.Name == name {
+			return f, nil
+		}
+	}
+	return nil, invalidFilter(name, "unknown field %q", name)
+}
+
+// checkFilter resolves f, finding its field with lookup.
+func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 	if f.Op == OpOr || f.Op == OpNot {
 		if len(f.Sub) == 0 || f.Op == OpNot && len(f.Sub) != 1 {
-			return f, invalidFilter(string(f.Op), "%s needs %s", f.Op, map[Op]string{OpOr: "at least one group of conditions", OpNot: "exactly one group of conditions"}[f.Op])
+			return Cond{}, invalidFilter(string(f.Op), "%s needs %s", f.Op, map[Op]string{OpOr: "at least one group of conditions", OpNot: "exactly one group of conditions"}[f.Op])
 		}
-		out := Filter{Op: f.Op, Sub: make([][]Filter, len(f.Sub))}
+		out := Cond{Op: f.Op, Sub: make([][]Cond, len(f.Sub))}
 		for i, g := range f.Sub {
 			if len(g) == 0 {
-				return f, invalidFilter(string(f.Op), "%s has an empty group of conditions", f.Op)
+				return Cond{}, invalidFilter(string(f.Op), "%s has an empty group of conditions", f.Op)
 			}
 			for _, h := range g {
-				th, err := checkFilter(c, h)
+				th, err := checkFilter(lookup, h)
 				if err != nil {
-					return f, err
+					return Cond{}, err
 				}
 				out.Sub[i] = append(out.Sub[i], th)
 			}
 		}
 		return out, nil
 	}
-	fd := c.Field(f.Field)
-	if fd == nil {
-		return f, invalidFilter(f.Field, "unknown field %q", f.Field)
-	}
-	if !fd.Filterable {
-		return f, invalidFilter(f.Field, "field %q is not filterable", f.Field)
+	fd, err := lookup(f.Field)
+	if err != nil {
+		return Cond{}, err
 	}
 	if !ValidOp(f.Op) {
-		return f, invalidFilter(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
+		return Cond{}, invalidFilter(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
 	}
 	arrayOp := f.Op == OpAll || f.Op == OpAny || f.Op == OpNone
 	switch {
 	case fd.Type == TypeJSON && !arrayOp && f.Op != OpNull:
-		return f, invalidFilter(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
+		return Cond{}, invalidFilter(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
 	case fd.Type != TypeJSON && arrayOp:
-		return f, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
+		return Cond{}, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
 	case (f.Op == OpPrefix || f.Op == OpContains) && fd.Type != TypeText:
-		return f, invalidFilter(f.Field, "operator %s applies only to text fields", f.Op)
+		return Cond{}, invalidFilter(f.Field, "operator %s applies only to text fields", f.Op)
 	}
-	out := Filter{Field: fd.Name, Op: f.Op}
+	out := Cond{Field: fd, Op: f.Op}
 	if len(f.Values) == 0 {
-		return f, invalidFilter(f.Field, "operator %q needs a value", f.Op)
+		return Cond{}, invalidFilter(f.Field, "operator %q needs a value", f.Op)
 	}
 	if f.Op != OpIn && !arrayOp && len(f.Values) != 1 {
-		return f, invalidFilter(f.Field, "operator %q takes one value, got %d", f.Op, len(f.Values))
+		return Cond{}, invalidFilter(f.Field, "operator %q takes one value, got %d", f.Op, len(f.Values))
+	}
+	want := fd.Type
+	if f.Op == OpNull {
+		want = TypeBool
 	}
 	for _, v := range f.Values {
+		if raw, ok := v.(json.RawMessage); ok && want == TypeJSON {
+			v = string(raw) // an array's elements are compared as text
+		}
 		// Dialects may hand over text; type it here, once, for all of them.
 		if s, ok := v.(string); ok {
-			t := fd.Type
-			if f.Op == OpNull {
-				t = TypeBool
-			}
-			pv, err := ParseValue(t, s)
+			pv, err := ParseValue(want, s)
 			if err != nil {
-				return f, invalidFilter(f.Field, "%v", err)
+				return Cond{}, invalidFilter(f.Field, "%v", err)
 			}
 			v = pv
 		}
-		want := fd.Type
-		if f.Op == OpNull {
-			want = TypeBool
-		}
 		if v == nil || !checkType(want, v) {
-			return f, invalidFilter(f.Field, "value %v is not of type %v", v, want)
+			return Cond{}, invalidFilter(f.Field, "value %v is not of type %v", v, want)
 		}
 		out.Values = append(out.Values, v)
 	}

@@ -29,7 +29,7 @@ type watchedSource struct {
 	returned chan error // one value per finished Query
 }
 
-func (s *watchedSource) Count(ctx context.Context, c *engine.Collection, f []engine.Filter) (int64, error) {
+func (s *watchedSource) Count(ctx context.Context, c *engine.Collection, f []engine.Cond) (int64, error) {
 	s.counts.Add(1)
 	return s.Source.Count(ctx, c, f)
 }

@@ -17,7 +17,7 @@ import (
 // VACUUM and ANALYZE (and autovacuum) keep; anything else, or a table never
 // analysed, with the planner's row estimate for the filtered query
 // (EXPLAIN, which reads statistics and runs nothing).
-func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
+func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []engine.Cond) (int64, error) {
 	if len(filters) == 0 {
 		schema, bare := s.split(c.Table)
 		var n float64

@@ -139,7 +139,7 @@ func (s *Source) selectSQL(ctx context.Context, plan *engine.Plan) (string, []an
 }
 
 // Count counts the rows of c that match every filter.
-func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
+func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engine.Cond) (int64, error) {
 	query, args, err := s.countSQL(ctx, c, filters)
 	if err != nil {
 		return 0, err
@@ -160,7 +160,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 }
 
 // countSQL builds SELECT count(*) FROM table WHERE filters.
-func (s *Source) countSQL(ctx context.Context, c *engine.Collection, filters []engine.Filter) (string, []any, error) {
+func (s *Source) countSQL(ctx context.Context, c *engine.Collection, filters []engine.Cond) (string, []any, error) {
 	return sqlgen.Count(ctx, dialect{s}, c, filters)
 }
 

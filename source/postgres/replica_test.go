@@ -110,7 +110,11 @@ func TestReplicas(t *testing.T) {
 	if n, total := page(); n != 100 || total != 110 {
 		t.Fatalf("replica paused: %d rows, total %d; want 100 from the replica and 110 from the primary", n, total)
 	}
-	if n, err := src.Estimate(ctx, c, []engine.Filter{{Field: "id", Op: engine.OpGt, Values: []engine.Value{int64(0)}}}); err != nil || n <= 0 {
+	gt0, err := engine.Conds(c, []engine.Filter{{Field: "id", Op: engine.OpGt, Values: []engine.Value{int64(0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := src.Estimate(ctx, c, gt0); err != nil || n <= 0 {
 		t.Fatalf("estimate = %d, %v", n, err)
 	}
 

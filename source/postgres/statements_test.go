@@ -61,5 +61,5 @@ func TestStatements(t *testing.T) {
 	}
 	sqlgentest.Check(t, filepath.Join("testdata", "statements.golden"), *update, cases,
 		func(p *engine.Plan) (string, []any, error) { return s.selectSQL(ctx, p) },
-		func(c *engine.Collection, f []engine.Filter) (string, []any, error) { return s.countSQL(ctx, c, f) })
+		func(c *engine.Collection, f []engine.Cond) (string, []any, error) { return s.countSQL(ctx, c, f) })
 }

@@ -153,14 +153,14 @@ func Select(ctx context.Context, d Dialect, plan *engine.Plan) (string, []any, e
 }
 
 // Count builds SELECT count(*) FROM table WHERE filters.
-func Count(ctx context.Context, d Dialect, c *engine.Collection, filters []engine.Filter) (string, []any, error) {
+func Count(ctx context.Context, d Dialect, c *engine.Collection, filters []engine.Cond) (string, []any, error) {
 	return SelectWhere(ctx, d, c, "count(*)", filters)
 }
 
 // SelectWhere builds SELECT list FROM table WHERE filters, for statements
 // about the rows that match rather than the rows themselves: a count, or a
 // plan to EXPLAIN. list is SQL text, never a value from a request.
-func SelectWhere(ctx context.Context, d Dialect, c *engine.Collection, list string, filters []engine.Filter) (string, []any, error) {
+func SelectWhere(ctx context.Context, d Dialect, c *engine.Collection, list string, filters []engine.Cond) (string, []any, error) {
 	st := newStatement(ctx, d, c, 128)
 	st.WriteString("SELECT " + list + " FROM ")
 	d.Table(st)
@@ -168,17 +168,6 @@ func SelectWhere(ctx context.Context, d Dialect, c *engine.Collection, list stri
 		return "", nil, err
 	}
 	return st.sql.String(), st.args, nil
-}
-
-// FieldNamed finds a field of c by wire name, hidden ones included: scope
-// filters (visibility rules) may test fields that clients never see.
-func FieldNamed(c *engine.Collection, name string) *engine.Field {
-	for _, f := range c.Fields {
-		if f.Name == name {
-			return f
-		}
-	}
-	return nil
 }
 
 // orderKey appends one ORDER BY term. NULL sorts above every value

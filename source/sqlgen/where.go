@@ -1,7 +1,6 @@
 package sqlgen
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"folio/engine"
@@ -9,7 +8,7 @@ import (
 
 // where appends " WHERE " and the filters and the keyset predicate (nil:
 // none), joined with AND, or nothing when there is no condition.
-func (st *Statement) where(filters []engine.Filter, seek *engine.Predicate) error {
+func (st *Statement) where(filters []engine.Cond, seek *engine.Predicate) error {
 	sep := " WHERE "
 	for _, f := range filters {
 		st.WriteString(sep)
@@ -25,7 +24,7 @@ func (st *Statement) where(filters []engine.Filter, seek *engine.Predicate) erro
 }
 
 // filter appends one filter, or/not trees included.
-func (st *Statement) filter(f engine.Filter) error {
+func (st *Statement) filter(f engine.Cond) error {
 	if f.Op != engine.OpOr && f.Op != engine.OpNot {
 		return st.field(f)
 	}
@@ -152,27 +151,19 @@ func (st *Statement) atom(a engine.Atom) error {
 }
 
 // field appends one filter on a field. Comparisons never match NULL (SQL
-// semantics: "ne" is col <> x, which excludes NULL).
-func (st *Statement) field(f engine.Filter) error {
-	fd := FieldNamed(st.c, f.Field)
-	if fd == nil {
-		return fmt.Errorf("filter on unknown field %q", f.Field)
-	}
-	if len(f.Values) == 0 {
-		return fmt.Errorf("filter %s has no value", f)
+// semantics: "ne" is col <> x, which excludes NULL). The engine resolved
+// the field and typed the values (engine.Cond); a value of another type
+// is a fault of the plan, reported, never rendered.
+func (st *Statement) field(f engine.Cond) error {
+	fd := f.Field
+	if fd == nil || len(f.Values) == 0 {
+		return fmt.Errorf("filter %s: no field or no value", f)
 	}
 	switch f.Op {
 	case engine.OpEq, engine.OpNe, engine.OpLt, engine.OpLte, engine.OpGt, engine.OpGte:
 		return st.compare(fd, f.Op, f.Values[0])
 	case engine.OpNull:
-		v := f.Values[0]
-		if s, ok := v.(string); ok {
-			var err error
-			if v, err = engine.ParseValue(engine.TypeBool, s); err != nil {
-				return fmt.Errorf("filter %s: %w", f, err)
-			}
-		}
-		return st.null(fd, v)
+		return st.null(fd, f.Values[0])
 	case engine.OpIn:
 		return st.in(fd, f.Values)
 	case engine.OpPrefix, engine.OpContains:
@@ -187,14 +178,11 @@ func (st *Statement) field(f engine.Filter) error {
 	case engine.OpAll, engine.OpAny, engine.OpNone:
 		vals := make([]string, len(f.Values))
 		for i, v := range f.Values {
-			switch x := v.(type) {
-			case string:
-				vals[i] = x
-			case json.RawMessage:
-				vals[i] = string(x)
-			default:
+			x, ok := v.(string)
+			if !ok {
 				return fmt.Errorf("filter %s: array elements are compared as text, got %T", f, v)
 			}
+			vals[i] = x
 		}
 		return st.d.Array(st, fd, f.Op, vals)
 	}
@@ -304,17 +292,8 @@ func (st *Statement) in(f *engine.Field, values []engine.Value) error {
 	return nil
 }
 
-// value types v for field f and has the dialect convert it for binding.
-// Scope filters from configuration carry text; it is typed here, once for
-// every source.
+// value has the dialect convert v, a value of field f's type, for binding.
 func (st *Statement) value(f *engine.Field, v engine.Value) (any, bool, error) {
-	if s, ok := v.(string); ok && f.Type != engine.TypeText && f.Type != engine.TypeJSON {
-		pv, err := engine.ParseValue(f.Type, s)
-		if err != nil {
-			return nil, false, fmt.Errorf("field %s: %w", f.Name, err)
-		}
-		v = pv
-	}
 	arg, exact, err := st.d.Value(st, f, v)
 	if err != nil {
 		return nil, false, fmt.Errorf("field %s: %w", f.Name, err)

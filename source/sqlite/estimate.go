@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"folio/engine"
-	"folio/source/sqlgen"
 )
 
 // otherSelectivity is the share of rows assumed to pass a condition the
@@ -23,7 +22,7 @@ const otherSelectivity = 0.25
 // fixed 1/4 for every other condition. Without statistics the row count is
 // max(rowid), which deletions make an overestimate; a view, which has
 // neither, is counted.
-func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []engine.Filter) (int64, error) {
+func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []engine.Cond) (int64, error) {
 	total, perValue, ok, err := s.stats(ctx, c.Table)
 	if err != nil {
 		return 0, err
@@ -40,7 +39,7 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 	est := float64(total)
 	key := c.KeyField()
 	for _, f := range filters {
-		fd := sqlgen.FieldNamed(c, f.Field)
+		fd := f.Field
 		sel := otherSelectivity
 		if fd != nil && (f.Op == engine.OpEq || f.Op == engine.OpIn) {
 			switch avg, ok := perValue[fd.Column]; {

@@ -93,3 +93,14 @@ func field(t testing.TB, c *engine.Collection, name string) *engine.Field {
 	}
 	return f
 }
+
+// conds resolves filters against c as the engine resolves a collection's
+// scope (hidden fields included), for plans the tests build by hand.
+func conds(t testing.TB, c *engine.Collection, filters ...engine.Filter) []engine.Cond {
+	t.Helper()
+	cs, err := engine.Conds(c, filters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}

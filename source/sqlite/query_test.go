@@ -102,7 +102,7 @@ func TestFilters(t *testing.T) {
 		}
 		t.Run(strings.Join(names, "&"), func(t *testing.T) {
 			p := allPlan(c)
-			p.Filters = tt.filters
+			p.Filters = conds(t, c, tt.filters...)
 			var ids []int64
 			for _, r := range run(t, s, p) {
 				ids = append(ids, r[0].(int64))
@@ -110,7 +110,7 @@ func TestFilters(t *testing.T) {
 			if !slices.Equal(ids, tt.want) {
 				t.Errorf("ids %v, want %v", ids, tt.want)
 			}
-			n, err := s.Count(context.Background(), c, tt.filters)
+			n, err := s.Count(context.Background(), c, p.Filters)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +127,7 @@ func TestHiddenScope(t *testing.T) {
 	s, c := filterTable(t)
 	field(t, c, "ok").Hidden = true
 	p := &engine.Plan{Collection: c, Columns: c.Visible(), Order: []engine.OrderKey{{Field: c.KeyField()}},
-		Filters: []engine.Filter{{Field: "ok", Op: engine.OpEq, Values: []engine.Value{true}}}}
+		Filters: conds(t, c, engine.Filter{Field: "ok", Op: engine.OpEq, Values: []engine.Value{true}})}
 	if got := len(run(t, s, p)); got != 3 {
 		t.Errorf("%d rows, want 3", got)
 	}
@@ -312,7 +312,7 @@ func TestFalseColumn(t *testing.T) {
 	p := allPlan(c)
 	// NOT counts an unknown comparison as not matching, so not(v = 'a')
 	// holds where v is NULL.
-	p.Filters = []engine.Filter{{Op: engine.OpNot, Sub: [][]engine.Filter{{{Field: "v", Op: engine.OpEq, Values: []engine.Value{"a"}}}}}}
+	p.Filters = conds(t, c, engine.Filter{Op: engine.OpNot, Sub: [][]engine.Filter{{{Field: "v", Op: engine.OpEq, Values: []engine.Value{"a"}}}}})
 	if got := ids(run(t, s, p)); !slices.Equal(got, []int64{1, 3}) {
 		t.Errorf("not(v = a): ids %v, want [1 3]", got)
 	}
@@ -503,7 +503,8 @@ func TestEstimate(t *testing.T) {
 		{"ev", nil, 100},     // a view is counted
 	}
 	for _, tt := range tests {
-		got, err := s.Estimate(ctx, collection(t, s, tt.c), tt.filters)
+		tc := collection(t, s, tt.c)
+		got, err := s.Estimate(ctx, tc, conds(t, tc, tt.filters...))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,7 @@ func TestStatements(t *testing.T) {
 			query, args, _, err := s.selectSQL(ctx, p)
 			return query, args, err
 		},
-		func(c *engine.Collection, f []engine.Filter) (string, []any, error) { return s.countSQL(ctx, c, f) })
+		func(c *engine.Collection, f []engine.Cond) (string, []any, error) { return s.countSQL(ctx, c, f) })
 }
 
 // BenchmarkStatement measures building one page's statement, which
@@ -60,11 +60,11 @@ func BenchmarkStatement(b *testing.B) {
 		})
 	}
 	b.Run("count", func(b *testing.B) {
-		filters := []engine.Filter{
-			{Field: "s", Op: engine.OpPrefix, Values: []engine.Value{"ap"}},
-			{Field: "n", Op: engine.OpIn, Values: []engine.Value{int64(1), int64(2), int64(3)}},
-			{Field: "tags", Op: engine.OpAny, Values: []engine.Value{"a", "b"}},
-		}
+		filters := conds(b, c,
+			engine.Filter{Field: "s", Op: engine.OpPrefix, Values: []engine.Value{"ap"}},
+			engine.Filter{Field: "n", Op: engine.OpIn, Values: []engine.Value{int64(1), int64(2), int64(3)}},
+			engine.Filter{Field: "tags", Op: engine.OpAny, Values: []engine.Value{"a", "b"}},
+		)
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, _, err := s.countSQL(ctx, c, filters); err != nil {

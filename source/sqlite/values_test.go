@@ -99,7 +99,7 @@ func TestRoundTrip(t *testing.T) {
 				w = slices.Clone(w.([]byte))
 			}
 			p := allPlan(c)
-			p.Filters = []engine.Filter{{Field: f.Name, Op: engine.OpEq, Values: []engine.Value{w}}}
+			p.Filters = conds(t, c, engine.Filter{Field: f.Name, Op: engine.OpEq, Values: []engine.Value{w}})
 			found := false
 			for _, r := range run(t, s, p) {
 				found = found || r[0] == rows[i][0]
@@ -186,7 +186,7 @@ func TestTimeLayouts(t *testing.T) {
 		t.Run(tt.table+"/"+string(tt.op)+"/"+tt.value, func(t *testing.T) {
 			c := collection(t, s, tt.table)
 			p := allPlan(c)
-			p.Filters = []engine.Filter{{Field: "at", Op: tt.op, Values: []engine.Value{at(tt.value)}}}
+			p.Filters = conds(t, c, engine.Filter{Field: "at", Op: tt.op, Values: []engine.Value{at(tt.value)}})
 			var ids []int64
 			for _, r := range run(t, s, p) {
 				ids = append(ids, r[0].(int64))

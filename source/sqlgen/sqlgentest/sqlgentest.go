@@ -55,7 +55,8 @@ func Table() *dataset.Table {
 }
 
 // Case is one statement to render: a SELECT for Plan, or, when Plan is nil,
-// a count of the rows of Collection that match Filters.
+// a count of the rows of Collection that match Filters (resolved as the
+// engine resolves a collection's scope, engine.Conds).
 type Case struct {
 	Name       string
 	Plan       *engine.Plan
@@ -91,6 +92,13 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 	filter := func(name string, op engine.Op, vs ...engine.Value) engine.Filter {
 		return engine.Filter{Field: name, Op: op, Values: vs}
 	}
+	conds := func(fs ...engine.Filter) []engine.Cond {
+		cs, err := engine.Conds(c, fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
 	cases := []Case{
 		{Name: "first page", Plan: plan([]engine.OrderKey{asc(id)}, nil, 26, 0)},
 		{Name: "next page on the key", Plan: plan([]engine.OrderKey{asc(id)}, []engine.Value{int64(7)}, 26, 0)},
@@ -107,7 +115,7 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 		{Name: "limit and offset", Plan: plan([]engine.OrderKey{desc(ts), desc(id)}, nil, 10, 50)},
 		{Name: "no order, no limit", Plan: &engine.Plan{Collection: c, Columns: []*engine.Field{id, s}}},
 		{Name: "filters and seek", Plan: &engine.Plan{Collection: c, Columns: []*engine.Field{id}, Order: []engine.OrderKey{asc(id)},
-			Filters: []engine.Filter{filter("s", engine.OpPrefix, "ap"), filter("n", engine.OpGte, int64(0))},
+			Filters: conds(filter("s", engine.OpPrefix, "ap"), filter("n", engine.OpGte, int64(0))),
 			Seek:    engine.SeekAfter([]engine.OrderKey{asc(id)}, []engine.Value{int64(3)}), Limit: 11}},
 		{Name: "count everything", Collection: c},
 	}
@@ -164,7 +172,7 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 // the golden file, or rewrites the file when update is set.
 func Check(t *testing.T, golden string, update bool, cases []Case,
 	sel func(*engine.Plan) (string, []any, error),
-	count func(*engine.Collection, []engine.Filter) (string, []any, error),
+	count func(*engine.Collection, []engine.Cond) (string, []any, error),
 ) {
 	t.Helper()
 	var out strings.Builder
@@ -175,7 +183,10 @@ func Check(t *testing.T, golden string, update bool, cases []Case,
 		if tc.Plan != nil {
 			query, args, err = sel(tc.Plan)
 		} else {
-			query, args, err = count(tc.Collection, tc.Filters)
+			var cs []engine.Cond
+			if cs, err = engine.Conds(tc.Collection, tc.Filters); err == nil {
+				query, args, err = count(tc.Collection, cs)
+			}
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", tc.Name, err)

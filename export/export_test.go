@@ -16,6 +16,7 @@ import (
 
 	"folio/dataset"
 	"folio/engine"
+	"folio/internal/demodb"
 	"folio/internal/golden"
 	"folio/source/sqlite"
 )
@@ -75,23 +76,7 @@ func newEngine(tb testing.TB, ts []thing) (*engine.Engine, *engine.Collection) {
 	if err := sqlite.Load(ctx, path, []*dataset.Table{table}, nil); err != nil {
 		tb.Fatal(err)
 	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { src.Close() })
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := engine.NewSigner([]byte("export-test-secret-0123456789"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	e := demodb.Open(tb, path, nil)
 	c, err := e.Collection("things")
 	if err != nil {
 		tb.Fatal(err)

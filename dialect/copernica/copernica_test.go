@@ -41,22 +41,13 @@ type fixture struct {
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	d := demodb.Shared(t, demodb.Rows)
-	return fixture{d: d, e: d.Engine, page: newHandler(t, d.Engine, demoMount(t)), stream: newHandler(t, d.Engine, streamMount(t)), oracle: d.Oracle(t, "profiles")}
+	return fixture{d: d, e: d.Engine, page: demodb.Handler(t, New, d.Engine, demoMount(t)), stream: demodb.Handler(t, New, d.Engine, streamMount(t)), oracle: d.Oracle(t, "profiles")}
 }
 
 // demoMount and streamMount are config/demo.yaml's Copernica mounts over
 // the demo profiles, whose max_offset lets start reach any depth.
 func demoMount(t testing.TB) config.Mount   { return demodb.Mount(t, "/v2") }
 func streamMount(t testing.TB) config.Mount { return demodb.Mount(t, "/stream/v2") }
-
-func newHandler(t testing.TB, e *engine.Engine, m config.Mount) http.Handler {
-	t.Helper()
-	h, err := New(e, m, demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
 
 // contactsEngine serves a database of one table, contacts: one Copernica
 // database (id 1) of bulkRows profiles, which start may page through to the

@@ -120,7 +120,7 @@ func TestHarvestConcurrentInserts(t *testing.T) {
 	env := newFixture(t)
 	o := env.oracle
 	path := env.d.Copy(t)
-	h := newHandler(t, demodb.Open(t, path, config.Demo()), demoMount(t))
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	w, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func (s *watchedSource) Query(ctx context.Context, plan *engine.Plan, emit func(
 func watched(t *testing.T, src engine.Source, cfg *config.Config, m config.Mount) (*watchedSource, http.Handler) {
 	t.Helper()
 	ws := &watchedSource{Source: src}
-	return ws, newHandler(t, demodb.NewEngine(t, ws, cfg), m)
+	return ws, demodb.Handler(t, New, demodb.NewEngine(t, ws, cfg), m)
 }
 
 // TestTotalFalseSkipsCount: total=false really skips the COUNT, on both
@@ -82,7 +82,7 @@ var contactsStream = config.Mount{Dialect: config.Copernica, Path: "/stream/v2",
 // with a Content-Length.
 func TestStreamChunked(t *testing.T) {
 	contacts, _ := contactsEngine(t)
-	srv := httptest.NewServer(newHandler(t, contacts, contactsStream))
+	srv := httptest.NewServer(demodb.Handler(t, New, contacts, contactsStream))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?limit=25000")
 	if err != nil {
@@ -135,7 +135,7 @@ func TestStreamChunked(t *testing.T) {
 		t.Errorf("count %d nextid %v total %v", e2.Count, e2.NextID, e2.Total)
 	}
 
-	psrv := httptest.NewServer(newHandler(t, contacts, config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "contacts"}))
+	psrv := httptest.NewServer(demodb.Handler(t, New, contacts, config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "contacts"}))
 	defer psrv.Close()
 	presp, err := http.Get(psrv.URL + "/v2/database/1/profiles?limit=25000")
 	if err != nil {

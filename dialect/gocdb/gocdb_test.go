@@ -42,10 +42,7 @@ type fixture struct {
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	d := demodb.Shared(t, demodb.Rows)
-	h, err := New(d.Engine, demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, d.Engine, demoMount(t))
 	return fixture{d: d, e: d.Engine, h: h, oracle: d.Oracle(t, "downtimes")}
 }
 
@@ -152,10 +149,7 @@ func (fx fixture) oracleIDs(filters ...engine.Filter) []int64 {
 
 func TestGolden(t *testing.T) {
 	fx := newFixture(t)
-	small, err := New(fx.e, mountWith(t, map[string]string{"page_size": "3"}), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	small := demodb.Handler(t, New, fx.e, mountWith(t, map[string]string{"page_size": "3"}))
 	const base = "/gocdbpi/public/?method=get_downtime"
 	tests := []struct {
 		name   string
@@ -341,10 +335,7 @@ func harvest(t testing.TB, h http.Handler, start string) []int64 {
 func TestHarvestWhileInserting(t *testing.T) {
 	fx := newFixture(t)
 	path := fx.d.Copy(t)
-	h, err := New(demodb.Open(t, path, config.Demo()), demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
@@ -678,10 +669,7 @@ func TestBadMount(t *testing.T) {
 // TestUnavailable: a source failure is a 503 <error> with Retry-After.
 func TestUnavailable(t *testing.T) {
 	e := demodb.Open(t, newFixture(t).d.Copy(t), config.Demo())
-	h, err := New(e, demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, e, demoMount(t))
 	e.Source().(interface{ Close() error }).Close()
 	for _, q := range []string{"&next_cursor=0", ""} {
 		r := get(h, "/gocdbpi/public/?method=get_downtime"+q)

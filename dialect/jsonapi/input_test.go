@@ -256,10 +256,7 @@ func TestHarvestWhileInserting(t *testing.T) {
 	ctx := context.Background()
 	fx := newFixture(t)
 	path := fx.d.Copy(t)
-	h, err := New(demodb.Open(t, path, config.Demo()), demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_journal_mode=WAL")
 	if err != nil {
 		t.Fatal(err)
@@ -362,10 +359,7 @@ func BenchmarkFirstPage(b *testing.B) {
 // JSON:API error shape.
 func TestUnavailable(t *testing.T) {
 	e := demodb.Open(t, newFixture(t).d.Copy(t), config.Demo())
-	h, err := New(e, demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, e, demoMount(t))
 	e.Source().(interface{ Close() error }).Close()
 	for _, target := range []string{"/dois", "/dois?page[cursor]=1", "/dois/10.5281/zenodo.1"} {
 		r := do(h, http.MethodGet, target, nil)

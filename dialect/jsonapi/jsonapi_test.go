@@ -34,10 +34,7 @@ type fixture struct {
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	d := demodb.Shared(t, demodb.Rows)
-	h, err := New(d.Engine, demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, d.Engine, demoMount(t))
 	return fixture{d: d, e: d.Engine, h: h, oracle: d.Oracle(t, "dois")}
 }
 
@@ -343,10 +340,7 @@ func TestPageWindow(t *testing.T) {
 	}
 	// entries has 20,000 rows, twice the window: at a size that does not
 	// divide 10,000 the last page is cut at record 10,000.
-	h, err := New(fx.e, config.Mount{Dialect: config.JSONAPI, Path: "/entries", Collection: "entries"}, demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, fx.e, config.Mount{Dialect: config.JSONAPI, Path: "/entries", Collection: "entries"})
 	for _, tt := range []struct{ size, number, rows int }{{30, 334, 10}, {1000, 10, 1000}, {25, 400, 25}} {
 		r := do(h, http.MethodGet, fmt.Sprintf("/entries?page[size]=%d&page[number]=%d", tt.size, tt.number), nil)
 		if r.status != 200 {

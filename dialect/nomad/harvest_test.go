@@ -141,10 +141,7 @@ func firstDiff(a, b []string) int {
 func TestHarvestConcurrentInserts(t *testing.T) {
 	ctx := context.Background()
 	path := newFixture(t).d.Copy(t)
-	h, err := New(demodb.Open(t, path, config.Demo()), demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)

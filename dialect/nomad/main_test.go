@@ -26,10 +26,7 @@ type fixture struct {
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	d := demodb.Shared(t, demodb.Rows)
-	h, err := New(d.Engine, demoMount(t), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, d.Engine, demoMount(t))
 	return fixture{d: d, e: d.Engine, h: h}
 }
 

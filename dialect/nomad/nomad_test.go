@@ -250,14 +250,9 @@ func TestOwnerPublic(t *testing.T) {
 	if *env.Pagination.Total != 0 {
 		t.Errorf("owner public shows %d unpublished entries", *env.Pagination.Total)
 	}
-	all, err := New(fx.e, func() config.Mount {
-		m := demoMount(t)
-		m.Options = map[string]string{OptionPublicField: "none"}
-		return m
-	}(), demodb.Quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := demoMount(t)
+	m.Options = map[string]string{OptionPublicField: "none"}
+	all := demodb.Handler(t, New, fx.e, m)
 	env = decodeEnvelope(t, post(all, `{"query":{"published":false}}`))
 	if *env.Pagination.Total == 0 {
 		t.Error("public_field none still hides unpublished entries")

@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -239,6 +240,21 @@ func Mount(t testing.TB, path string) config.Mount {
 		t.Fatalf("config/demo.yaml has %d mounts at %s, want 1", len(found), path)
 	}
 	return found[0]
+}
+
+// A Dialect builds a dialect's handler for one mount: the New of package
+// copernica, gocdb, jsonapi or nomad.
+type Dialect func(*engine.Engine, config.Mount, *slog.Logger) (http.Handler, error)
+
+// Handler returns dialect's handler for mount m over e, its log discarded;
+// a mount the dialect rejects fails the test.
+func Handler(t testing.TB, dialect Dialect, e *engine.Engine, m config.Mount) http.Handler {
+	t.Helper()
+	h, err := dialect(e, m, Quiet())
+	if err != nil {
+		t.Fatalf("mount %s (%s): %v", m.Path, m.Dialect, err)
+	}
+	return h
 }
 
 // Open serves the SQLite database at path with cfg applied (nil: the

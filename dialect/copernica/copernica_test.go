@@ -41,7 +41,13 @@ type fixture struct {
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	d := demodb.Shared(t, demodb.Rows)
-	return fixture{d: d, e: d.Engine, page: demodb.Handler(t, New, d.Engine, demoMount(t)), stream: demodb.Handler(t, New, d.Engine, streamMount(t)), oracle: d.Oracle(t, "profiles")}
+	return fixture{
+		d:      d,
+		e:      d.Engine,
+		page:   demodb.Handler(t, New, d.Engine, demoMount(t)),
+		stream: demodb.Handler(t, New, d.Engine, streamMount(t)),
+		oracle: d.Oracle(t, "profiles"),
+	}
 }
 
 // demoMount and streamMount are config/demo.yaml's Copernica mounts over

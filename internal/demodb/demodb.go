@@ -30,9 +30,9 @@ import (
 // are answers over exactly this database.
 const Rows = 20000
 
-// Secret signs the cursors of every engine demodb builds, so that engines
+// secret signs the cursors of every engine demodb builds, so that engines
 // over the same data accept each other's cursors.
-const Secret = "demotest-secret-0123456789abcdef"
+const secret = "demotest-secret-0123456789abcdef"
 
 // shared holds the demo databases this test binary has built, by size.
 // Production code keeps no package-level state; a test helper does here so
@@ -195,9 +195,9 @@ func (d *Demo) Copy(t testing.TB) string {
 	return path
 }
 
-// Table returns the demo table called name as demo.Tables generates it for
+// table returns the demo table called name as demo.Tables generates it for
 // this database: its rows are the database's rows.
-func (d *Demo) Table(t testing.TB, name string) *dataset.Table {
+func (d *Demo) table(t testing.TB, name string) *dataset.Table {
 	t.Helper()
 	for _, tb := range demo.Tables(d.rows, demo.DefaultSeed) {
 		if tb.Name == name {
@@ -217,7 +217,7 @@ func (d *Demo) Oracle(t testing.TB, name string) *conformance.Oracle {
 	if o := d.oracles[name]; o != nil {
 		return o
 	}
-	o := conformance.NewOracle(d.Table(t, name))
+	o := conformance.NewOracle(d.table(t, name))
 	if d.oracles == nil {
 		d.oracles = map[string]*conformance.Oracle{}
 	}
@@ -271,7 +271,7 @@ func Open(t testing.TB, path string, cfg *config.Config) *engine.Engine {
 }
 
 // NewEngine builds the engine `folio serve` builds over src: cfg applied to
-// the collections src finds (nil: as found), cursors signed with Secret.
+// the collections src finds (nil: as found), cursors signed with one secret.
 func NewEngine(t testing.TB, src engine.Source, cfg *config.Config) *engine.Engine {
 	t.Helper()
 	e, err := newEngine(src, cfg)
@@ -290,7 +290,7 @@ func newEngine(src engine.Source, cfg *config.Config) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := engine.NewSigner([]byte(Secret))
+	signer, err := engine.NewSigner([]byte(secret))
 	if err != nil {
 		return nil, err
 	}

@@ -22,18 +22,14 @@ import (
 // parsing finds it.
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with what the tests produce")
 
-// Path returns the file that holds the golden output called name:
-// testdata/NAME.golden, beside the test.
-func Path(name string) string { return filepath.Join("testdata", name+".golden") }
-
 // Assert fails the test unless got is, byte for byte, the golden file
-// called name (see Path); with -update it writes got to the file instead.
-// The file holds exactly got: no final newline is added or taken away,
-// since whether output ends in one is part of what a golden file pins
-// (NDJSON's last line, an XML document without one).
+// called name: testdata/NAME.golden beside the test. With -update it writes
+// got to that file instead. The file holds exactly got: no final newline
+// is added or taken away, since whether output ends in one is part of what
+// a golden file pins (NDJSON's last line, an XML document without one).
 func Assert(t testing.TB, name string, got []byte) {
 	t.Helper()
-	path := Path(name)
+	path := filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -48,19 +44,19 @@ func Assert(t testing.TB, name string, got []byte) {
 		t.Fatalf("%v (go test -update writes it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s: the output differs from the golden file (go test -update rewrites it)\n%s", path, Diff(got, want))
+		t.Errorf("%s: the output differs from the golden file (go test -update rewrites it)\n%s", path, diff(got, want))
 	}
 }
 
-// contextLines is how many equal lines Diff shows before the first
+// contextLines is how many equal lines diff shows before the first
 // difference.
 const contextLines = 3
 
-// Diff describes where got first departs from want: the line number, a few
+// diff describes where got first departs from want: the line number, a few
 // equal lines before it, then want's line (-) and got's (+). Lines that
 // differ only in what cannot be seen (a carriage return, trailing space, a
 // missing final newline) are quoted.
-func Diff(got, want []byte) string {
+func diff(got, want []byte) string {
 	g, w := lines(got), lines(want)
 	i := 0
 	for i < len(g) && i < len(w) && g[i] == w[i] {
@@ -102,7 +98,7 @@ func lines(b []byte) []string {
 	return out
 }
 
-// show is a line as Diff prints it, without its line ending.
+// show is a line as diff prints it, without its line ending.
 func show(line string) string { return strings.TrimRight(line, "\r\n") }
 
 // Response is an HTTP response as a golden file records it, with the

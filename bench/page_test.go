@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,8 +10,6 @@ import (
 	"folio/engine"
 	"folio/source/sqlite"
 )
-
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // BenchmarkHandlerPage serves the first 100-row page of entries through
 // the whole server handler in process, with no network: the cost folio adds

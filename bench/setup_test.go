@@ -18,6 +18,8 @@ import (
 	"folio/config"
 	"folio/demo"
 	"folio/engine"
+	"folio/internal/demodb"
+	"folio/internal/demotest"
 	"folio/internal/pgtest"
 	"folio/server"
 	"folio/source/postgres"
@@ -90,28 +92,9 @@ func newStackWith(tb testing.TB, path string, cacheBytes int64, opt sqlite.Optio
 // node, the page cache budget set (negative: off).
 func serve(tb testing.TB, src engine.Source, cacheBytes int64) (*engine.Engine, *server.Server) {
 	tb.Helper()
-	found, err := src.Collections(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
 	cfg := config.Demo()
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := engine.NewSigner([]byte("benchmark-secret-0123456789abcdef"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: discardLogger(), CacheBytes: cacheBytes})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return e, srv
+	e := demodb.NewEngine(tb, src, cfg)
+	return e, demotest.NewServer(tb, e, cfg.MountList(), cacheBytes)
 }
 
 // postgresDemo starts a PostgreSQL server, loads the demo dataset of

@@ -58,7 +58,7 @@ func harvestCases(base string) []harvestCase {
 // TestDialects harvests the real server in every dialect, named and
 // detected, and compares the keys with the engine's own full result.
 func TestDialects(t *testing.T) {
-	ts, e := demoServer(t)
+	ts, e := demotest.Serve(t, demoRows)
 	c := New(Options{})
 	for _, hc := range harvestCases(ts.URL) {
 		want := demotest.Keys(t, e, hc.collection, hc.filters)
@@ -103,7 +103,7 @@ func TestDialects(t *testing.T) {
 // its checkpoint, and continues from the decoded copy: together the two
 // runs hold every record exactly once.
 func TestResumeFromCheckpoint(t *testing.T) {
-	ts, e := demoServer(t)
+	ts, e := demotest.Serve(t, demoRows)
 	c := New(Options{})
 	for _, hc := range harvestCases(ts.URL) {
 		t.Run(hc.name, func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestResumeFromCheckpoint(t *testing.T) {
 
 // TestCancel stops a harvest by its context.
 func TestCancel(t *testing.T) {
-	ts, _ := demoServer(t)
+	ts, _ := demotest.Serve(t, demoRows)
 	c := New(Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -85,7 +85,7 @@ func (p *faultProxy) counts() (requests, faults int) {
 // harvest completes, equals the engine's result, and retried exactly the
 // requests the proxy spoiled.
 func TestFaults(t *testing.T) {
-	ts, e := demoServer(t)
+	ts, e := demotest.Serve(t, demoRows)
 	for _, hc := range harvestCases("") {
 		t.Run(hc.name, func(t *testing.T) {
 			fp := &faultProxy{upstream: ts.URL, schedule: []string{"drop", "", "500", "delay", "429", "", "", "drop", "500", "429", "429", ""}}

@@ -1,19 +1,16 @@
 package client
 
 import (
-	"net/http/httptest"
+	"os"
 	"testing"
 
-	"folio/engine"
-	"folio/internal/demotest"
+	"folio/internal/demodb"
 )
 
 // demoRows is the size of the demo database the tests serve: small enough
-// to build in a moment, large enough for many pages in every dialect.
+// to build in a moment, large enough for many pages in every dialect. The
+// test binary builds it once (demodb.Main) and every test shares it, served
+// as `folio serve` does (demotest.Serve).
 const demoRows = 5000
 
-// demoServer serves a small demo database as `folio serve` does and returns
-// it with its engine (the oracle).
-func demoServer(t testing.TB) (*httptest.Server, *engine.Engine) {
-	return demotest.Serve(t, demoRows)
-}
+func TestMain(m *testing.M) { os.Exit(demodb.Main(m)) }

@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,10 +16,10 @@ import (
 
 	"folio/dataset"
 	"folio/engine"
+	"folio/internal/demodb"
+	"folio/internal/golden"
 	"folio/source/sqlite"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // thing is one row of the test collection "things".
 type thing struct {
@@ -77,23 +76,7 @@ func newEngine(tb testing.TB, ts []thing) (*engine.Engine, *engine.Collection) {
 	if err := sqlite.Load(ctx, path, []*dataset.Table{table}, nil); err != nil {
 		tb.Fatal(err)
 	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { src.Close() })
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := engine.NewSigner([]byte("export-test-secret-0123456789"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	e := demodb.Open(tb, path, nil)
 	c, err := e.Collection("things")
 	if err != nil {
 		tb.Fatal(err)
@@ -135,21 +118,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := write(t, e, tt.r)
-			file := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, got, want)
-			}
+			golden.Assert(t, tt.name, write(t, e, tt.r))
 		})
 	}
 }

@@ -1,27 +1,25 @@
 package server
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"folio/config"
-	"folio/demo"
 	"folio/engine"
-	"folio/source/sqlite"
+	"folio/internal/demodb"
 )
 
-// TestDemoMounts serves a small demo database with the demo configuration,
+func TestMain(m *testing.M) { os.Exit(demodb.Main(m)) }
+
+// TestDemoMounts serves the demo database with the demo configuration,
 // as `folio serve` does, and asks every mounted dialect for a page: the
 // wiring from config/demo.yaml to the dialects must hold.
 func TestDemoMounts(t *testing.T) {
-	ts := demoServer(t, config.Demo())
-	defer ts.Close()
+	ts := demoServer(t, demodb.Shared(t, demodb.Rows).Engine, config.Demo().MountList())
 
 	for _, c := range []struct {
 		method, path, body, contentType, contains string
@@ -59,38 +57,25 @@ func TestDemoMounts(t *testing.T) {
 	}
 }
 
-// demoServer serves a small demo database with cfg, as `folio serve` does.
-func demoServer(t *testing.T, cfg *config.Config) *httptest.Server {
+// demoServer serves e with mounts, as `folio serve` does, until the test
+// ends.
+func demoServer(t *testing.T, e *engine.Engine, mounts []config.Mount) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "demo.sqlite")
-	if err := sqlite.Load(ctx, path, demo.Tables(2000, demo.DefaultSeed), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Close() })
-	found, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := engine.NewSigner([]byte("demo-mounts-secret-0123456789"))
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log, _ := newLogger()
-	srv, err := New(Options{Engine: e, Mounts: cfg.MountList(), Logger: log})
+	srv, err := New(Options{Engine: e, Mounts: mounts, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// demoWith serves the demo database the test binary shares with cfg, as
+// `folio serve --config` does.
+func demoWith(t *testing.T, cfg *config.Config) *httptest.Server {
+	t.Helper()
+	return demoServer(t, demodb.Open(t, demodb.Shared(t, demodb.Rows).Path, cfg), cfg.MountList())
 }
 
 // TestREADMEMounts holds the README's example of mounting every dialect to
@@ -113,8 +98,7 @@ func TestREADMEMounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := demoServer(t, cfg)
-	defer ts.Close()
+	ts := demoWith(t, cfg)
 	for _, path := range []string{"/v1/entries", "/api/v1/entries", "/v2/database/42/profiles", "/stream/v2/database/42/profiles", "/dois", "/gocdbpi/public/?method=get_downtime&next_cursor=0"} {
 		resp, err := http.Get(ts.URL + path)
 		if err != nil {
@@ -144,8 +128,7 @@ func TestGOCDBMethodsShareAPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := demoServer(t, cfg)
-	defer ts.Close()
+	ts := demoWith(t, cfg)
 	for method, element := range map[string]string{"get_downtime": "<DOWNTIME ", "get_profile": "<PROFILE "} {
 		resp, err := http.Get(ts.URL + "/gocdbpi/public/?method=" + method + "&next_cursor=0")
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"folio/dataset"
 	"folio/dialect/native"
 	"folio/engine"
+	"folio/internal/demodb"
 	"folio/source/sqlite"
 )
 
@@ -51,21 +52,7 @@ func newEngine(t *testing.T) *engine.Engine {
 	if err := sqlite.Load(ctx, path, []*dataset.Table{tbl}, nil); err != nil {
 		t.Fatal(err)
 	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { src.Close() })
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := engine.NewSigner([]byte("server-test-secret-0123456789"))
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return demodb.Open(t, path, nil)
 }
 
 // logBuffer collects JSON log lines safely across goroutines.

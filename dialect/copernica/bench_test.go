@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"folio/dialect/native"
+	"folio/internal/demodb"
 )
 
 // BenchmarkFirstPage compares the first page of 100 profiles of database
 // 42 through this dialect with the same page through the native API: a
 // dialect is a thin map, so the two should cost about the same.
 func BenchmarkFirstPage(b *testing.B) {
-	nat := native.New(env.e, native.Options{Path: "/v1", Logger: quietLog()})
+	env := newFixture(b)
+	nat := native.New(env.e, native.Options{Path: "/v1", Logger: demodb.Quiet()})
 	for _, bc := range []struct {
 		name   string
 		h      http.Handler

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,107 +15,61 @@ import (
 
 	"folio/config"
 	"folio/dataset"
-	"folio/demo"
 	"folio/engine"
+	"folio/internal/demodb"
+	"folio/internal/golden"
 	"folio/source/conformance"
 	"folio/source/sqlite"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-const testSecret = "copernica-test-secret-0123456789"
-
-// The mounts proposed for the demo configuration (config/demo.yaml), kept
-// here so that the tests and the report cannot drift apart.
-var (
-	demoMount   = config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "profiles"}
-	streamMount = config.Mount{Dialect: config.Copernica, Path: "/stream/v2", Collection: "profiles", Options: map[string]string{OptionStream: "true"}}
-)
-
-// profilesMaxOffset is the profiles collection's max_offset in the demo
-// configuration: Copernica's start reaches any depth, so the engine's
-// default of 10,000 rows is lifted.
-const profilesMaxOffset = 1_000_000
 
 // bulkRows is the size of the test-only "contacts" table: one database of
 // that many profiles, for the streaming tests.
 const bulkRows = 20_000
 
-// env is the demo database every test reads, built once in TestMain.
-var env struct {
-	path   string
-	cols   []*engine.Collection
-	src    *sqlite.Source
+func TestMain(m *testing.M) { os.Exit(demodb.Main(m)) }
+
+// fixture is the demo database the test binary shares, with the handlers
+// of its two Copernica mounts.
+type fixture struct {
+	d      *demodb.Demo
 	e      *engine.Engine
-	page   http.Handler // demoMount
-	stream http.Handler // streamMount
+	page   http.Handler // demoMount: api.copernica.com's paging
+	stream http.Handler // streamMount: rest.copernica.com's streaming
 	oracle *conformance.Oracle
 }
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "copernica-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+func newFixture(t testing.TB) fixture {
+	t.Helper()
+	d := demodb.Shared(t, demodb.Rows)
+	return fixture{
+		d:      d,
+		e:      d.Engine,
+		page:   demodb.Handler(t, New, d.Engine, demoMount(t)),
+		stream: demodb.Handler(t, New, d.Engine, streamMount(t)),
+		oracle: d.Oracle(t, "profiles"),
 	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		if err := setup(filepath.Join(dir, "demo.sqlite")); err != nil {
-			fmt.Fprintln(os.Stderr, "setup:", err)
-			return 1
-		}
-		defer env.src.Close()
-		return m.Run()
-	}()
-	os.Exit(code)
 }
 
-func setup(path string) error {
-	ctx := context.Background()
-	tables := demo.Tables(20000, demo.DefaultSeed)
-	var profiles *dataset.Table
-	for _, t := range tables {
-		if t.Name == "profiles" {
-			profiles = t
-		}
-	}
-	env.oracle = conformance.NewOracle(profiles)
-	if err := sqlite.Load(ctx, path, append(tables, contactsTable()), nil); err != nil {
-		return err
-	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		return err
-	}
-	env.path, env.src = path, src
-	if env.cols, err = src.Collections(ctx); err != nil {
-		return err
-	}
-	for _, c := range env.cols {
-		if c.Name == "profiles" || c.Name == "contacts" {
-			c.MaxOffset = profilesMaxOffset
-		}
-	}
-	if env.e, err = newEngine(src); err != nil {
-		return err
-	}
-	if env.page, err = New(env.e, demoMount, quietLog()); err != nil {
-		return err
-	}
-	env.stream, err = New(env.e, streamMount, quietLog())
-	return err
-}
+// demoMount and streamMount are config/demo.yaml's Copernica mounts over
+// the demo profiles, whose max_offset lets start reach any depth.
+func demoMount(t testing.TB) config.Mount   { return demodb.Mount(t, "/v2") }
+func streamMount(t testing.TB) config.Mount { return demodb.Mount(t, "/stream/v2") }
 
-func newEngine(src engine.Source) (*engine.Engine, error) {
-	signer, err := engine.NewSigner([]byte(testSecret))
-	if err != nil {
-		return nil, err
+// contactsEngine serves a database of one table, contacts: one Copernica
+// database (id 1) of bulkRows profiles, which start may page through to the
+// end. cfg is its configuration.
+func contactsEngine(t testing.TB) (e *engine.Engine, cfg *config.Config) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "contacts.sqlite")
+	if err := sqlite.Load(context.Background(), path, []*dataset.Table{contactsTable()}, nil); err != nil {
+		t.Fatal(err)
 	}
-	return engine.New(src, signer, env.cols)
+	cfg, err := config.Parse([]byte("collections:\n  contacts:\n    max_offset: 1000000\n"), "contacts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return demodb.Open(t, path, cfg), cfg
 }
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // contactsTable is one Copernica database (id 1) of bulkRows profiles.
 func contactsTable() *dataset.Table {
@@ -220,6 +171,7 @@ func keyOrder(t *testing.T, body []byte) []string {
 }
 
 func TestGolden(t *testing.T) {
+	env := newFixture(t)
 	for _, tc := range []struct {
 		name, method, target string
 		status               int
@@ -265,29 +217,7 @@ func TestGolden(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			body := rec.Body.Bytes()
-			if !json.Valid(body) {
-				t.Fatalf("not JSON: %s", body)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, body, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			got := fmt.Sprintf("%s %s\n%d\n%s\n", tc.method, tc.target, rec.Code, pretty.Bytes())
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("response differs from %s:\n%s", path, got)
-			}
+			golden.Assert(t, tc.name, golden.Response{Method: tc.method, Target: tc.target, Status: rec.Code, Header: rec.Header(), Body: golden.JSON(t, rec.Body.Bytes())}.Bytes())
 		})
 	}
 }
@@ -295,6 +225,7 @@ func TestGolden(t *testing.T) {
 // TestEnvelopeKeyOrder pins Copernica's key order: start, limit, count,
 // total, data, nextid; streamed, count follows data.
 func TestEnvelopeKeyOrder(t *testing.T) {
+	env := newFixture(t)
 	for _, tc := range []struct {
 		h      http.Handler
 		target string
@@ -320,6 +251,7 @@ func TestEnvelopeKeyOrder(t *testing.T) {
 
 // TestProfileShape checks one profile against the demo row it renders.
 func TestProfileShape(t *testing.T) {
+	env := newFixture(t)
 	rec := get(env.page, "/v2/database/42/profiles?limit=1")
 	e := decode(t, rec)
 	want := env.oracle.Select([]engine.Filter{{Field: "database_id", Op: engine.OpEq, Values: []engine.Value{int64(42)}}}, engine.Sort{{Field: "id"}})[0]
@@ -371,6 +303,7 @@ func mustJSON(t *testing.T, body []byte, key string, i int) []byte {
 // (seeds/001) as written, with only the host changed: database X is 42,
 // the demo database of exactly 1700 profiles.
 func TestSeedExamples(t *testing.T) {
+	env := newFixture(t)
 	all := env.oracle.Keys(env.oracle.Select([]engine.Filter{{Field: "database_id", Op: engine.OpEq, Values: []engine.Value{int64(42)}}}, engine.Sort{{Field: "id"}}))
 	if len(all) != 1700 {
 		t.Fatalf("database 42 has %d profiles", len(all))
@@ -454,6 +387,7 @@ func sameIDs(got []int64, want []engine.Value) error {
 // TestBadInput: every bad request is a 4xx in Copernica's error shape,
 // naming the parameter; never a 500.
 func TestBadInput(t *testing.T) {
+	env := newFixture(t)
 	for _, tc := range []struct {
 		method, target string
 		status         int
@@ -517,6 +451,7 @@ func TestBadInput(t *testing.T) {
 // parameter's last value counts, an oversized limit is capped, and a
 // database without profiles is an empty page.
 func TestLenientInput(t *testing.T) {
+	env := newFixture(t)
 	for _, tc := range []struct {
 		target string
 		check  func(envelope) bool
@@ -567,6 +502,7 @@ func truncate(s string) string {
 }
 
 func TestNewRejectsBadMounts(t *testing.T) {
+	env := newFixture(t)
 	for _, m := range []config.Mount{
 		{Dialect: "copernica", Path: "/x", Collection: "nope"},
 		{Dialect: "copernica", Path: "/x", Collection: "profiles", Options: map[string]string{"colour": "red"}},
@@ -591,6 +527,7 @@ func TestNewRejectsBadMounts(t *testing.T) {
 // TestFieldsMap: a mount's fields map renames profile fields, in the
 // output and in conditions and orderby; max_limit lowers the cap.
 func TestFieldsMap(t *testing.T) {
+	env := newFixture(t)
 	m := config.Mount{Dialect: "copernica", Path: "/x", Collection: "profiles",
 		Fields:  map[string]string{"Woonplaats": "city", "code": "email"},
 		Options: map[string]string{"max_limit": "10", "database_field": "database_id"}}

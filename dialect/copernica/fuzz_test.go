@@ -11,6 +11,7 @@ import (
 // the answer is always JSON and never a 5xx (or net/http's redirect of
 // an unclean path).
 func FuzzQuery(f *testing.F) {
+	env := newFixture(f)
 	for _, s := range [][2]string{
 		{"42", ""},
 		{"42", "start=0&limit=1000"},

@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"folio/dataset"
-	"folio/demo"
+	"folio/config"
 	"folio/engine"
-	"folio/source/conformance"
-	"folio/source/sqlite"
+	"folio/internal/demodb"
 )
 
 // harvestStart pages through target with start/limit until start+count
@@ -59,6 +56,7 @@ func harvestNextID(t *testing.T, h http.Handler, target string, limit int) []int
 // TestHarvest: every way of paging through the dialect returns exactly the
 // oracle's rows, in order.
 func TestHarvest(t *testing.T) {
+	env := newFixture(t)
 	db42 := engine.Filter{Field: "database_id", Op: engine.OpEq, Values: []engine.Value{int64(42)}}
 	for _, tc := range []struct {
 		name    string
@@ -119,38 +117,10 @@ func harvestNextIDDesc(t *testing.T, h http.Handler, target string, limit int) [
 // since new profiles get higher IDs, as in Copernica.
 func TestHarvestConcurrentInserts(t *testing.T) {
 	ctx := context.Background()
-	var profiles *dataset.Table
-	for _, tb := range demo.Tables(20000, demo.DefaultSeed) {
-		if tb.Name == "profiles" {
-			profiles = tb
-		}
-	}
-	o := conformance.NewOracle(profiles)
-	path := filepath.Join(t.TempDir(), "churn.sqlite")
-	if err := sqlite.Load(ctx, path, []*dataset.Table{profiles}, nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cols {
-		c.MaxOffset = profilesMaxOffset
-	}
-	signer, _ := engine.NewSigner([]byte(testSecret))
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(e, demoMount, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := newFixture(t)
+	o := env.oracle
+	path := env.d.Copy(t)
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	w, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)

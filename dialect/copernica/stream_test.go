@@ -15,6 +15,7 @@ import (
 
 	"folio/config"
 	"folio/engine"
+	"folio/internal/demodb"
 )
 
 // watchedSource is the real SQLite source with counters around it: how
@@ -47,25 +48,18 @@ func (s *watchedSource) Query(ctx context.Context, plan *engine.Plan, emit func(
 	return err
 }
 
-func watched(t *testing.T, m config.Mount) (*watchedSource, http.Handler) {
+// watched serves mount m over src, wrapped in a watchedSource, with cfg.
+func watched(t *testing.T, src engine.Source, cfg *config.Config, m config.Mount) (*watchedSource, http.Handler) {
 	t.Helper()
-	ws := &watchedSource{Source: env.src}
-	e, err := newEngine(ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(e, m, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ws, h
+	ws := &watchedSource{Source: src}
+	return ws, demodb.Handler(t, New, demodb.NewEngine(t, ws, cfg), m)
 }
 
 // TestTotalFalseSkipsCount: total=false really skips the COUNT, on both
 // hosts; the default runs it (so the counter does count).
 func TestTotalFalseSkipsCount(t *testing.T) {
-	for _, m := range []config.Mount{demoMount, streamMount} {
-		ws, h := watched(t, m)
+	for _, m := range []config.Mount{demoMount(t), streamMount(t)} {
+		ws, h := watched(t, newFixture(t).e.Source(), config.Demo(), m)
 		for _, q := range []string{"total=false", "total=0&start=10", "total=no&fields[]=city%3D%3DUtrecht", "total=false&limit=0"} {
 			rec := get(h, m.Path+"/database/42/profiles?"+q)
 			if rec.Code != 200 || strings.Contains(rec.Body.String(), `"total"`) {
@@ -87,11 +81,8 @@ var contactsStream = config.Mount{Dialect: config.Copernica, Path: "/stream/v2",
 // without Content-Length, over a real connection; the page host answers
 // with a Content-Length.
 func TestStreamChunked(t *testing.T) {
-	h, err := New(env.e, contactsStream, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	contacts, _ := contactsEngine(t)
+	srv := httptest.NewServer(demodb.Handler(t, New, contacts, contactsStream))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?limit=25000")
 	if err != nil {
@@ -144,11 +135,7 @@ func TestStreamChunked(t *testing.T) {
 		t.Errorf("count %d nextid %v total %v", e2.Count, e2.NextID, e2.Total)
 	}
 
-	page, err := New(env.e, config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "contacts"}, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	psrv := httptest.NewServer(page)
+	psrv := httptest.NewServer(demodb.Handler(t, New, contacts, config.Mount{Dialect: config.Copernica, Path: "/v2", Collection: "contacts"}))
 	defer psrv.Close()
 	presp, err := http.Get(psrv.URL + "/v2/database/1/profiles?limit=25000")
 	if err != nil {
@@ -165,7 +152,8 @@ func TestStreamChunked(t *testing.T) {
 // The source holds the query after 2,000 rows until the client is gone;
 // the query must then end well before the 20,000th row.
 func TestStreamDisconnect(t *testing.T) {
-	ws, h := watched(t, contactsStream)
+	e, cfg := contactsEngine(t)
+	ws, h := watched(t, e.Source(), cfg, contactsStream)
 	ws.gateAt, ws.gate, ws.returned = 2000, make(chan struct{}), make(chan error, 4)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

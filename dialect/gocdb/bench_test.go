@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"folio/dialect/native"
+	"folio/internal/demodb"
 )
 
 // BenchmarkFirstPage compares the first page of 100 downtimes through this
 // dialect with the same page through the native dialect on the same engine.
 func BenchmarkFirstPage(b *testing.B) {
-	nat := native.New(fx.e, native.Options{Path: "/v1", Logger: quiet()})
+	fx := newFixture(b)
+	nat := native.New(fx.e, native.Options{Path: "/v1", Logger: demodb.Quiet()})
 	for _, bb := range []struct {
 		name   string
 		h      http.Handler

@@ -9,6 +9,7 @@ import (
 // FuzzQuery sends arbitrary query strings: the answer is always a
 // well-formed XML document and never a 5xx.
 func FuzzQuery(f *testing.F) {
+	fx := newFixture(f)
 	for _, s := range []string{
 		"method=get_downtime&next_cursor=0",
 		"method=get_downtime&prev_cursor=1e3&severity=OUTAGE",

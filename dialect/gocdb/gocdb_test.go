@@ -2,146 +2,60 @@ package gocdb
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"folio/config"
-	"folio/dataset"
-	"folio/demo"
 	"folio/engine"
+	"folio/internal/demodb"
+	"folio/internal/golden"
 	"folio/source/conformance"
-	"folio/source/sqlite"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// mountPath is where config/demo.yaml mounts GOCDB's legacy get_downtime
+// rendering (GetDowntime.php, not nested) over the demo downtimes; its
+// filters are get_downtime's parameters that the table can answer.
+const mountPath = "/gocdbpi/public"
 
-// demoMount is the mount proposed for config/demo.yaml: GOCDB's legacy
-// get_downtime rendering (GetDowntime.php, not nested) over the demo
-// downtimes. Its filters are get_downtime's parameters that the table can
-// answer.
-var demoMount = config.Mount{
-	Dialect:    config.GOCDB,
-	Path:       "/gocdbpi/public",
-	Collection: "downtimes",
-	Fields: map[string]string{
-		"HOSTED_BY":           "site",
-		"FORMATED_START_DATE": "start_date",
-		"FORMATED_END_DATE":   "end_date",
-	},
-	Options: map[string]string{
-		"method":     "get_downtime",
-		"attributes": "ID,PRIMARY_KEY,CLASSIFICATION",
-		"elements":   "PRIMARY_KEY,HOSTNAME,SERVICE_TYPE,HOSTED_BY,SEVERITY,DESCRIPTION,INSERT_DATE,START_DATE,END_DATE,FORMATED_START_DATE,FORMATED_END_DATE",
-		"filters":    "id=ID,severity=SEVERITY,classification=CLASSIFICATION,sitelist=HOSTED_BY:list,service_type_list=SERVICE_TYPE:list,startdate=START_DATE:gt,enddate=END_DATE:lt,windowstart=END_DATE:gt,windowend=START_DATE:lt",
-		"page_size":  "100",
-	},
-}
+func TestMain(m *testing.M) { os.Exit(demodb.Main(m)) }
 
-const testSecret = "gocdb-test-secret-0123456789"
-
-// fixture is the demo database every test reads, built once.
+// fixture is the demo database the test binary shares, with the handler of
+// its GOCDB mount.
 type fixture struct {
-	e       *engine.Engine
-	h       http.Handler
-	path    string // the database file
-	oracle  *conformance.Oracle
-	table   *dataset.Table
-	writeDB string // a copy of the database for tests that write
+	d      *demodb.Demo
+	e      *engine.Engine
+	h      http.Handler // demoMount
+	oracle *conformance.Oracle
 }
 
-var fx fixture
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "gocdb-test")
-	if err != nil {
-		panic(err)
-	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		if err := setup(dir); err != nil {
-			fmt.Fprintln(os.Stderr, "setup:", err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+func newFixture(t testing.TB) fixture {
+	t.Helper()
+	d := demodb.Shared(t, demodb.Rows)
+	h := demodb.Handler(t, New, d.Engine, demoMount(t))
+	return fixture{d: d, e: d.Engine, h: h, oracle: d.Oracle(t, "downtimes")}
 }
 
-func setup(dir string) error {
-	ctx := context.Background()
-	tables := demo.Tables(20000, demo.DefaultSeed)
-	fx.path = filepath.Join(dir, "demo.sqlite")
-	if err := sqlite.Load(ctx, fx.path, tables, nil); err != nil {
-		return err
-	}
-	for _, t := range tables {
-		if t.Name == "downtimes" {
-			fx.table = t
-			fx.oracle = conformance.NewOracle(t)
-		}
-	}
-	// Tests that insert rows get their own copy, so that the others see
-	// fixed data whatever order tests run in.
-	fx.writeDB = filepath.Join(dir, "write.sqlite")
-	b, err := os.ReadFile(fx.path)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(fx.writeDB, b, 0o644); err != nil {
-		return err
-	}
-	e, err := openEngine(ctx, fx.path)
-	if err != nil {
-		return err
-	}
-	fx.e = e
-	fx.h, err = New(e, demoMount, quiet())
-	return err
-}
-
-func openEngine(ctx context.Context, path string) (*engine.Engine, error) {
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		return nil, err
-	}
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cols, err = config.Apply(cols, config.Demo())
-	if err != nil {
-		return nil, err
-	}
-	signer, err := engine.NewSigner([]byte(testSecret))
-	if err != nil {
-		return nil, err
-	}
-	return engine.New(src, signer, cols)
-}
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// demoMount is config/demo.yaml's GOCDB mount.
+func demoMount(t testing.TB) config.Mount { return demodb.Mount(t, mountPath) }
 
 // mountWith returns the demo mount with some options changed.
-func mountWith(opts map[string]string) config.Mount {
-	m := demoMount
-	m.Options = maps.Clone(m.Options)
+func mountWith(t testing.TB, opts map[string]string) config.Mount {
+	t.Helper()
+	m := demoMount(t)
+	if m.Options == nil {
+		m.Options = map[string]string{}
+	}
 	maps.Copy(m.Options, opts)
 	return m
 }
@@ -225,7 +139,7 @@ func target(t testing.TB, link string) string {
 }
 
 // oracleIDs returns the ids of the demo rows that match filters, ascending.
-func oracleIDs(filters ...engine.Filter) []int64 {
+func (fx fixture) oracleIDs(filters ...engine.Filter) []int64 {
 	var out []int64
 	for _, r := range fx.oracle.Select(filters, engine.Sort{{Field: "id"}}) {
 		out = append(out, r[0].(int64))
@@ -234,10 +148,8 @@ func oracleIDs(filters ...engine.Filter) []int64 {
 }
 
 func TestGolden(t *testing.T) {
-	small, err := New(fx.e, mountWith(map[string]string{"page_size": "3"}), quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := newFixture(t)
+	small := demodb.Handler(t, New, fx.e, mountWith(t, map[string]string{"page_size": "3"}))
 	const base = "/gocdbpi/public/?method=get_downtime"
 	tests := []struct {
 		name   string
@@ -268,32 +180,10 @@ func TestGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			small.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.target, nil))
-			var b bytes.Buffer
-			fmt.Fprintf(&b, "%s %s\nstatus: %d\n", tt.method, tt.target, rec.Code)
-			for _, k := range []string{"Content-Type", "Retry-After", "Allow"} {
-				if v := rec.Header().Get(k); v != "" {
-					fmt.Fprintf(&b, "%s: %s\n", k, v)
-				}
-			}
-			b.WriteString("\n")
-			b.Write(rec.Body.Bytes())
 			if err := wellFormed(rec.Body.Bytes()); err != nil {
 				t.Errorf("body is not well-formed XML: %v", err)
 			}
-			file := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, b.Bytes(), want)
-			}
+			golden.Assert(t, tt.name, golden.Response{Method: tt.method, Target: tt.target, Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}.Bytes())
 		})
 	}
 }
@@ -329,7 +219,8 @@ func wellFormed(b []byte) error {
 // next_cursor=0, read next links until the count hits zero, then walk the
 // prev links back to the start.
 func TestSeedNextThenPrev(t *testing.T) {
-	want := oracleIDs()
+	fx := newFixture(t)
+	want := fx.oracleIDs()
 	var got []int64
 	link := "http://example.com/gocdbpi/public/?method=get_downtime&next_cursor=0"
 	var d document
@@ -390,6 +281,7 @@ func TestSeedNextThenPrev(t *testing.T) {
 
 // TestFilteredHarvest pages through filtered results; each equals the oracle.
 func TestFilteredHarvest(t *testing.T) {
+	fx := newFixture(t)
 	tests := []struct {
 		query   string
 		filters []engine.Filter
@@ -405,7 +297,7 @@ func TestFilteredHarvest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			want := oracleIDs(tt.filters...)
+			want := fx.oracleIDs(tt.filters...)
 			got := harvest(t, fx.h, "/gocdbpi/public/?method=get_downtime&"+tt.query+"&next_cursor=0")
 			if !slices.Equal(got, want) {
 				t.Fatalf("harvest %v, want %v", got, want)
@@ -417,7 +309,7 @@ func TestFilteredHarvest(t *testing.T) {
 			}
 		})
 	}
-	if n := len(oracleIDs(tests[2].filters...)); n <= 100 {
+	if n := len(fx.oracleIDs(tests[2].filters...)); n <= 100 {
 		t.Errorf("the site filter matches %d rows; pick a site with more than a page", n)
 	}
 }
@@ -441,16 +333,10 @@ func harvest(t testing.TB, h http.Handler, start string) []int64 {
 // every row there at the start appears exactly once, in id order. Then,
 // past the end, the last next link picks up rows inserted later.
 func TestHarvestWhileInserting(t *testing.T) {
-	ctx := context.Background()
-	e, err := openEngine(ctx, fx.writeDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(e, demoMount, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite3", fx.writeDB)
+	fx := newFixture(t)
+	path := fx.d.Copy(t)
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
+	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +358,7 @@ func TestHarvestWhileInserting(t *testing.T) {
 			}
 		}
 	}
-	want := oracleIDs()
+	want := fx.oracleIDs()
 
 	// The writer runs beside the harvest until the harvest has passed every
 	// row that existed at the start.
@@ -538,6 +424,7 @@ func TestHarvestWhileInserting(t *testing.T) {
 // TestStreamUnpaged asks for everything without a cursor over a real
 // connection: chunked, no Content-Length, every row, no <meta>.
 func TestStreamUnpaged(t *testing.T) {
+	fx := newFixture(t)
 	srv := httptest.NewServer(fx.h)
 	defer srv.Close()
 	for _, path := range []string{"/gocdbpi/public/", "/gocdbpi/public"} {
@@ -557,8 +444,8 @@ func TestStreamUnpaged(t *testing.T) {
 		if d.Meta != nil {
 			t.Errorf("%s: an unpaged document has <meta>", path)
 		}
-		if !slices.Equal(d.ids(), oracleIDs()) {
-			t.Errorf("%s: %d rows, want %d", path, len(d.Rows), len(oracleIDs()))
+		if !slices.Equal(d.ids(), fx.oracleIDs()) {
+			t.Errorf("%s: %d rows, want %d", path, len(d.Rows), len(fx.oracleIDs()))
 		}
 		if !bytes.HasPrefix(body, []byte(xmlDecl+"<results>\n  <DOWNTIME ID=\"1\" ")) {
 			t.Errorf("%s: document starts %q", path, body[:min(len(body), 120)])
@@ -569,6 +456,7 @@ func TestStreamUnpaged(t *testing.T) {
 // TestLinks pins GOCDB's link building: self verbatim, next_cursor kept in
 // place, prev_cursor and next_cursor appended, PHP's urlencode.
 func TestLinks(t *testing.T) {
+	fx := newFixture(t)
 	tests := []struct {
 		target                 string
 		self, next, prev, strt string
@@ -650,6 +538,7 @@ func TestParseQuery(t *testing.T) {
 
 // TestBadInput: every bad request is a 4xx <error> document, never a 500.
 func TestBadInput(t *testing.T) {
+	fx := newFixture(t)
 	const base = "/gocdbpi/public/?method=get_downtime"
 	tests := []struct {
 		target string
@@ -693,6 +582,7 @@ func TestBadInput(t *testing.T) {
 
 // TestEdgeCursors: cursors past every id and at the largest id still answer.
 func TestEdgeCursors(t *testing.T) {
+	fx := newFixture(t)
 	for _, q := range []string{"next_cursor=9223372036854775807", "prev_cursor=9223372036854775807", "prev_cursor=0", "next_cursor=1e3"} {
 		d := parseDoc(t, get(fx.h, "/gocdbpi/public/?method=get_downtime&"+q))
 		if d.Meta == nil {
@@ -711,9 +601,10 @@ func TestEdgeCursors(t *testing.T) {
 
 // TestGroup mounts two methods on one path, the second with every default.
 func TestGroup(t *testing.T) {
+	fx := newFixture(t)
 	profiles := config.Mount{Dialect: config.GOCDB, Path: "/gocdbpi/public", Collection: "profiles",
 		Options: map[string]string{"method": "get_profile", "page_size": "2"}}
-	h, err := NewGroup(fx.e, []config.Mount{demoMount, profiles}, quiet())
+	h, err := NewGroup(fx.e, []config.Mount{demoMount(t), profiles}, demodb.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -733,99 +624,57 @@ func TestGroup(t *testing.T) {
 
 // TestBadMount: a mount that does not fit the collections is an error.
 func TestBadMount(t *testing.T) {
+	fx := newFixture(t)
 	tests := []struct {
 		name string
 		m    config.Mount
 		want string
 	}{
-		{"unknown option", mountWith(map[string]string{"stream": "true"}), "unknown option"},
-		{"no method", mountWith(map[string]string{"method": ""}), "option method"},
-		{"page size zero", mountWith(map[string]string{"page_size": "0"}), "page_size"},
-		{"page size over max", mountWith(map[string]string{"page_size": "100000"}), "page_size"},
-		{"unknown element", mountWith(map[string]string{"elements": "NOPE"}), "NOPE"},
-		{"unknown attribute", mountWith(map[string]string{"attributes": "ID,NOPE"}), "NOPE"},
-		{"bad element name", mountWith(map[string]string{"element": "1X"}), "XML element name"},
-		{"bad filter op", mountWith(map[string]string{"filters": "severity=SEVERITY:like"}), "unknown operator"},
-		{"bad filter", mountWith(map[string]string{"filters": "severity"}), "param=NAME"},
-		{"reserved filter", mountWith(map[string]string{"filters": "next_cursor=ID"}), "reserved"},
-		{"duplicate filter", mountWith(map[string]string{"filters": "a=ID,a=SEVERITY"}), "twice"},
-		{"prefix on a time", mountWith(map[string]string{"filters": "a=START_DATE:prefix"}), "text field"},
+		{"unknown option", mountWith(t, map[string]string{"stream": "true"}), "unknown option"},
+		{"no method", mountWith(t, map[string]string{"method": ""}), "option method"},
+		{"page size zero", mountWith(t, map[string]string{"page_size": "0"}), "page_size"},
+		{"page size over max", mountWith(t, map[string]string{"page_size": "100000"}), "page_size"},
+		{"unknown element", mountWith(t, map[string]string{"elements": "NOPE"}), "NOPE"},
+		{"unknown attribute", mountWith(t, map[string]string{"attributes": "ID,NOPE"}), "NOPE"},
+		{"bad element name", mountWith(t, map[string]string{"element": "1X"}), "XML element name"},
+		{"bad filter op", mountWith(t, map[string]string{"filters": "severity=SEVERITY:like"}), "unknown operator"},
+		{"bad filter", mountWith(t, map[string]string{"filters": "severity"}), "param=NAME"},
+		{"reserved filter", mountWith(t, map[string]string{"filters": "next_cursor=ID"}), "reserved"},
+		{"duplicate filter", mountWith(t, map[string]string{"filters": "a=ID,a=SEVERITY"}), "twice"},
+		{"prefix on a time", mountWith(t, map[string]string{"filters": "a=START_DATE:prefix"}), "text field"},
 		{"text key", config.Mount{Dialect: config.GOCDB, Path: "/g", Collection: "dois", Options: map[string]string{"method": "get_doi"}}, "integer key"},
 		{"no collection", config.Mount{Dialect: config.GOCDB, Path: "/g", Collection: "nope", Options: map[string]string{"method": "get_x"}}, "does not exist"},
 		{"bad field map", func() config.Mount {
-			m := demoMount
+			m := demoMount(t)
 			m.Fields = map[string]string{"HOSTED_BY": "nope"}
 			return m
 		}(), "no visible field"},
 	}
 	for _, tt := range tests {
-		_, err := New(fx.e, tt.m, quiet())
+		_, err := New(fx.e, tt.m, demodb.Quiet())
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.want)
 		}
 	}
-	other := demoMount
+	other := demoMount(t)
 	other.Path = "/elsewhere"
-	if _, err := NewGroup(fx.e, []config.Mount{demoMount, demoMount}, quiet()); err == nil {
+	if _, err := NewGroup(fx.e, []config.Mount{demoMount(t), demoMount(t)}, demodb.Quiet()); err == nil {
 		t.Error("the same method twice: no error")
 	}
-	if _, err := NewGroup(fx.e, []config.Mount{demoMount, other}, quiet()); err == nil {
+	if _, err := NewGroup(fx.e, []config.Mount{demoMount(t), other}, demodb.Quiet()); err == nil {
 		t.Error("two paths in one group: no error")
 	}
 }
 
 // TestUnavailable: a source failure is a 503 <error> with Retry-After.
 func TestUnavailable(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gone.sqlite")
-	b, err := os.ReadFile(fx.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e, err := openEngine(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(e, demoMount, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := demodb.Open(t, newFixture(t).d.Copy(t), config.Demo())
+	h := demodb.Handler(t, New, e, demoMount(t))
 	e.Source().(interface{ Close() error }).Close()
 	for _, q := range []string{"&next_cursor=0", ""} {
 		r := get(h, "/gocdbpi/public/?method=get_downtime"+q)
 		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || !bytes.HasPrefix(r.body, []byte("<error>")) {
 			t.Errorf("%q: %d %v %s", q, r.status, r.header, r.body)
 		}
-	}
-}
-
-// demoYAML is the mount block proposed for config/demo.yaml; it must say
-// what demoMount says.
-const demoYAML = `mounts:
-  - dialect: gocdb
-    path: /gocdbpi/public
-    collection: downtimes
-    fields:
-      HOSTED_BY: site
-      FORMATED_START_DATE: start_date
-      FORMATED_END_DATE: end_date
-    options:
-      method: get_downtime
-      attributes: ID,PRIMARY_KEY,CLASSIFICATION
-      elements: PRIMARY_KEY,HOSTNAME,SERVICE_TYPE,HOSTED_BY,SEVERITY,DESCRIPTION,INSERT_DATE,START_DATE,END_DATE,FORMATED_START_DATE,FORMATED_END_DATE
-      filters: id=ID,severity=SEVERITY,classification=CLASSIFICATION,sitelist=HOSTED_BY:list,service_type_list=SERVICE_TYPE:list,startdate=START_DATE:gt,enddate=END_DATE:lt,windowstart=END_DATE:gt,windowend=START_DATE:lt
-      page_size: "100"
-`
-
-func TestDemoYAML(t *testing.T) {
-	c, err := config.Parse([]byte(demoYAML), "demo-gocdb.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Mounts) != 1 || !reflect.DeepEqual(c.Mounts[0], demoMount) {
-		t.Fatalf("the YAML block says %+v\nthe tests use %+v", c.Mounts, demoMount)
 	}
 }

@@ -11,6 +11,7 @@ import (
 // and record routes: the answer is always JSON, never a 5xx, and every
 // error is one JSON:API error object.
 func FuzzParams(f *testing.F) {
+	fx := newFixture(f)
 	for _, s := range []string{"", "page[size]=2", "page[cursor]=1&page[size]=3&provider-id=cern", "page[number]=401",
 		"sort=-created&created=2019,2020", "query=Zürich&prefix=10.5281", "page[cursor]=AQ", "page%5Bsize%5D=0"} {
 		f.Add(s, "")
@@ -24,7 +25,7 @@ func FuzzParams(f *testing.F) {
 				req.Header["Accept"] = []string{accept}
 			}
 			rec := httptest.NewRecorder()
-			testHandler.ServeHTTP(rec, req)
+			fx.h.ServeHTTP(rec, req)
 			if rec.Code >= 500 {
 				t.Fatalf("%s?%s: status %d: %s", target, raw, rec.Code, rec.Body)
 			}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,11 +15,12 @@ import (
 
 	"folio/config"
 	"folio/dialect/native"
-	"folio/source/sqlite"
+	"folio/internal/demodb"
 )
 
 func TestBadInput(t *testing.T) {
-	good := page(t, "/dois?page[cursor]=1&page[size]=2").Links["next"]
+	fx := newFixture(t)
+	good := fx.page(t, "/dois?page[cursor]=1&page[size]=2").Links["next"]
 	tok := good[strings.Index(good, "page%5Bcursor%5D=")+len("page%5Bcursor%5D=") : strings.Index(good, "&")]
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -73,7 +72,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := get("/dois?" + tt.query)
+			r := fx.get("/dois?" + tt.query)
 			if r.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
@@ -104,35 +103,37 @@ func checkError(t *testing.T, r response, status int, param, detail string) {
 }
 
 func TestAccepted(t *testing.T) {
+	fx := newFixture(t)
 	for _, q := range []string{
 		"page[cursor]=", "page[cursor]=1", "page[cursor]=%201", "page%5Bsize%5D=5", "page[size]=0&page[number]=7",
 		"provider_id=cern", "providerId=cern", "PROVIDER-ID=cern", "resource_type_id=text", "client-id=cern.zenodo,dryad.dryad",
 		"created=2019,2020", "query=", "query=zenodo", "prefix=10.5281,10.5061/", "disable-facets=true", "detail=true",
 		"fields[dois]=doi,titles", "sort=", "sort=name", "sort=-published,title", "sort=-resource-type-id", "types.resourceTypeGeneral=Dataset",
 	} {
-		if r := get("/dois?" + q); r.status != 200 {
+		if r := fx.get("/dois?" + q); r.status != 200 {
 			t.Errorf("%s: status %d: %s", q, r.status, r.body)
 		}
 	}
 	// A blank filter filters nothing, as in DataCite.
-	if a, b := page(t, "/dois?provider-id=&page[size]=0"), page(t, "/dois?page[size]=0"); *a.Meta.Total != *b.Meta.Total {
+	if a, b := fx.page(t, "/dois?provider-id=&page[size]=0"), fx.page(t, "/dois?page[size]=0"); *a.Meta.Total != *b.Meta.Total {
 		t.Errorf("blank filter: total %d, want %d", *a.Meta.Total, *b.Meta.Total)
 	}
 	// Ignored presentation parameters are carried into links.next.
-	if n := page(t, "/dois?disable-facets=true&page[size]=1").Links["next"]; !strings.Contains(n, "disable-facets=true") {
+	if n := fx.page(t, "/dois?disable-facets=true&page[size]=1").Links["next"]; !strings.Contains(n, "disable-facets=true") {
 		t.Errorf("next %q dropped disable-facets", n)
 	}
 }
 
 func TestRecord(t *testing.T) {
-	id := testOracle.Rows[7][0].(string)
+	fx := newFixture(t)
+	id := fx.oracle.Rows[7][0].(string)
 	for _, target := range []string{
 		"/dois/" + id,
 		"/dois/" + strings.ToUpper(id),
 		"/dois/" + strings.Replace(id, "/", "%2F", 1),
 		"/dois/" + id + "?detail=true",
 	} {
-		r := get(target)
+		r := fx.get(target)
 		if r.status != 200 {
 			t.Fatalf("%s: status %d: %s", target, r.status, r.body)
 		}
@@ -142,7 +143,7 @@ func TestRecord(t *testing.T) {
 		if doc.Data.ID != id || doc.Data.Type != "dois" || doc.Data.Attributes["doi"] != id {
 			t.Errorf("%s: %+v", target, doc.Data)
 		}
-		if rel := doc.Data.Relationships["client"]; rel.Data == nil || rel.Data.ID != testOracle.Rows[7][2] || rel.Data.Type != "clients" {
+		if rel := doc.Data.Relationships["client"]; rel.Data == nil || rel.Data.ID != fx.oracle.Rows[7][2] || rel.Data.Type != "clients" {
 			t.Errorf("%s: client relationship %+v", target, rel.Data)
 		}
 	}
@@ -158,7 +159,7 @@ func TestRecord(t *testing.T) {
 		{http.MethodDelete, "/dois/" + id, 405, ""},
 		{http.MethodPut, "/dois", 405, ""},
 	} {
-		r := do(testHandler, tt.method, tt.target, nil)
+		r := do(fx.h, tt.method, tt.target, nil)
 		if r.status != tt.status {
 			t.Errorf("%s %s: status %d, want %d: %s", tt.method, tt.target, r.status, tt.status, r.body)
 			continue
@@ -168,6 +169,7 @@ func TestRecord(t *testing.T) {
 }
 
 func TestNegotiation(t *testing.T) {
+	fx := newFixture(t)
 	tests := []struct {
 		header map[string]string
 		status int
@@ -188,8 +190,8 @@ func TestNegotiation(t *testing.T) {
 		{map[string]string{"Content-Type": "application/json; charset=utf-8"}, 200, mediaType},
 	}
 	for _, tt := range tests {
-		for _, target := range []string{"/dois?page[size]=1", "/dois/" + testOracle.Rows[0][0].(string)} {
-			r := do(testHandler, http.MethodGet, target, tt.header)
+		for _, target := range []string{"/dois?page[size]=1", "/dois/" + fx.oracle.Rows[0][0].(string)} {
+			r := do(fx.h, http.MethodGet, target, tt.header)
 			if r.status != tt.status || r.header.Get("Content-Type") != tt.ct {
 				t.Errorf("%v %s: status %d %q, want %d %q", tt.header, target, r.status, r.header.Get("Content-Type"), tt.status, tt.ct)
 			}
@@ -198,10 +200,9 @@ func TestNegotiation(t *testing.T) {
 }
 
 func TestNewChecksMount(t *testing.T) {
+	fx := newFixture(t)
 	mount := func(edit func(m *config.Mount)) config.Mount {
-		m := demoMount
-		m.Fields = maps.Clone(demoMount.Fields)
-		m.Options = maps.Clone(demoMount.Options)
+		m := demoMount(t)
 		edit(&m)
 		return m
 	}
@@ -225,14 +226,14 @@ func TestNewChecksMount(t *testing.T) {
 		{"ambiguous names", mount(func(m *config.Mount) { m.Fields["client-id"] = "state" }), "both read as"},
 	}
 	for _, tt := range tests {
-		_, err := New(testEngine, tt.m, quietLog())
+		_, err := New(fx.e, tt.m, demodb.Quiet())
 		if err == nil || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.msg)
 		}
 	}
 	// Any collection can be mounted without a field map.
-	for _, c := range testEngine.Collections() {
-		h, err := New(testEngine, config.Mount{Dialect: config.JSONAPI, Path: "/x", Collection: c.Name}, quietLog())
+	for _, c := range fx.e.Collections() {
+		h, err := New(fx.e, config.Mount{Dialect: config.JSONAPI, Path: "/x", Collection: c.Name}, demodb.Quiet())
 		if err != nil {
 			t.Errorf("%s: %v", c.Name, err)
 			continue
@@ -253,26 +254,16 @@ func TestHarvestWhileInserting(t *testing.T) {
 		t.Skip("loads a second database")
 	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "churn.sqlite")
-	if err := sqlite.Load(ctx, path, testTables, nil); err != nil {
-		t.Fatal(err)
-	}
-	e, closeSrc, err := openEngine(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeSrc()
-	h, err := New(e, demoMount, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := newFixture(t)
+	path := fx.d.Copy(t)
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_journal_mode=WAL")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 
-	before := want(nil, "created")
+	before := fx.want(nil, "created")
 	stop := make(chan struct{})
 	var inserted atomic.Int64
 	var wg sync.WaitGroup
@@ -337,15 +328,16 @@ func TestHarvestWhileInserting(t *testing.T) {
 // BenchmarkFirstPage compares the first page of 100 dois with the native
 // dialect's on the same engine (the issue's 0.8× floor).
 func BenchmarkFirstPage(b *testing.B) {
-	nat := native.New(testEngine, native.Options{Path: "/v1", Logger: quietLog()})
+	fx := newFixture(b)
+	nat := native.New(fx.e, native.Options{Path: "/v1", Logger: demodb.Quiet()})
 	for _, bm := range []struct {
 		name, target string
 		h            http.Handler
 	}{
 		{"native", "/v1/dois?limit=100", nat},
 		{"native_total", "/v1/dois?limit=100&total=exact", nat},
-		{"jsonapi_page", "/dois?page[size]=100", testHandler},
-		{"jsonapi_cursor", "/dois?page[cursor]=1&page[size]=100", testHandler},
+		{"jsonapi_page", "/dois?page[size]=100", fx.h},
+		{"jsonapi_cursor", "/dois?page[cursor]=1&page[size]=100", fx.h},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, bm.target, nil)
@@ -363,56 +355,12 @@ func BenchmarkFirstPage(b *testing.B) {
 	}
 }
 
-// demoMountYAML is the block proposed for config/demo.yaml; the test keeps
-// it and demoMount in step.
-const demoMountYAML = `mounts:
-  - dialect: jsonapi
-    path: /dois
-    collection: dois
-    fields:
-      doi: id
-      "titles[].title": title
-      publicationYear: published
-      types.resourceTypeGeneral: resource_type_id
-      relationships.client: client_id
-      relationships.provider: provider_id
-    options:
-      sort: -updated
-      cursor_sort: created
-      query_fields: doi,title,publisher
-`
-
-func TestDemoMountYAML(t *testing.T) {
-	c, err := config.Parse([]byte(demoMountYAML), "demo-mount.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Mounts) != 1 {
-		t.Fatalf("%d mounts", len(c.Mounts))
-	}
-	m := c.Mounts[0]
-	if m.Dialect != demoMount.Dialect || m.Path != demoMount.Path || m.Collection != demoMount.Collection ||
-		!maps.Equal(m.Fields, demoMount.Fields) || !maps.Equal(m.Options, demoMount.Options) {
-		t.Errorf("YAML mount %+v differs from demoMount %+v", m, demoMount)
-	}
-}
-
 // TestUnavailable: a source that fails is a 503 with Retry-After, in the
 // JSON:API error shape.
 func TestUnavailable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gone.sqlite")
-	if err := sqlite.Load(context.Background(), path, testTables, nil); err != nil {
-		t.Fatal(err)
-	}
-	e, closeSrc, err := openEngine(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(e, demoMount, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeSrc()
+	e := demodb.Open(t, newFixture(t).d.Copy(t), config.Demo())
+	h := demodb.Handler(t, New, e, demoMount(t))
+	e.Source().(interface{ Close() error }).Close()
 	for _, target := range []string{"/dois", "/dois?page[cursor]=1", "/dois/10.5281/zenodo.1"} {
 		r := do(h, http.MethodGet, target, nil)
 		if r.status != 503 || r.header.Get("Retry-After") == "" {

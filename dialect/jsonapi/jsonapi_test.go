@@ -2,139 +2,51 @@ package jsonapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"folio/config"
-	"folio/dataset"
-	"folio/demo"
 	"folio/engine"
+	"folio/internal/demodb"
+	"folio/internal/golden"
 	"folio/source/conformance"
-	"folio/source/sqlite"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+func TestMain(m *testing.M) { os.Exit(demodb.Main(m)) }
 
-const testSecret = "jsonapi-test-secret-0123456789"
-
-// demoMount is the mount proposed for the demo configuration; the tests
-// serve exactly it.
-var demoMount = config.Mount{
-	Dialect:    config.JSONAPI,
-	Path:       "/dois",
-	Collection: "dois",
-	Fields: map[string]string{
-		"doi":                       "id",
-		"titles[].title":            "title",
-		"publicationYear":           "published",
-		"types.resourceTypeGeneral": "resource_type_id",
-		"relationships.client":      "client_id",
-		"relationships.provider":    "provider_id",
-	},
-	Options: map[string]string{
-		OptionSort:        "-updated",
-		OptionCursorSort:  "created",
-		OptionQueryFields: "doi,title,publisher",
-	},
+// fixture is the demo database the test binary shares, with the handler of
+// config/demo.yaml's JSON:API mount (DataCite's /dois) over it.
+type fixture struct {
+	d      *demodb.Demo
+	e      *engine.Engine
+	h      http.Handler
+	oracle *conformance.Oracle // the dois
 }
 
-// The demo database, built once per test binary.
-var (
-	testDir     string
-	testTables  []*dataset.Table
-	testOracle  *conformance.Oracle // the dois table
-	testEngine  *engine.Engine
-	testHandler http.Handler
-)
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code, err := setup(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "setup:", err)
-		code = 1
-	}
-	os.RemoveAll(testDir)
-	os.Exit(code)
+func newFixture(t testing.TB) fixture {
+	t.Helper()
+	d := demodb.Shared(t, demodb.Rows)
+	h := demodb.Handler(t, New, d.Engine, demoMount(t))
+	return fixture{d: d, e: d.Engine, h: h, oracle: d.Oracle(t, "dois")}
 }
 
-func setup(m *testing.M) (int, error) {
-	var err error
-	if testDir, err = os.MkdirTemp("", "jsonapi-test"); err != nil {
-		return 0, err
-	}
-	testTables = demo.Tables(20000, demo.DefaultSeed)
-	path := filepath.Join(testDir, "demo.sqlite")
-	if err := sqlite.Load(context.Background(), path, testTables, nil); err != nil {
-		return 0, err
-	}
-	e, closeSrc, err := openEngine(path)
-	if err != nil {
-		return 0, err
-	}
-	defer closeSrc()
-	testEngine = e
-	if testHandler, err = New(e, demoMount, quietLog()); err != nil {
-		return 0, err
-	}
-	testOracle = conformance.NewOracle(table("dois"))
-	return m.Run(), nil
-}
+// demoMount is config/demo.yaml's JSON:API mount.
+func demoMount(t testing.TB) config.Mount { return demodb.Mount(t, "/dois") }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func table(name string) *dataset.Table {
-	for _, t := range testTables {
-		if t.Name == name {
-			return t
-		}
-	}
-	panic("no table " + name)
-}
-
-// openEngine serves the database at path with the demo configuration.
-func openEngine(path string) (*engine.Engine, func(), error) {
-	ctx := context.Background()
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	cols, err := src.Collections(ctx)
-	if err == nil {
-		cols, err = config.Apply(cols, config.Demo())
-	}
-	if err != nil {
-		src.Close()
-		return nil, nil, err
-	}
-	signer, err := engine.NewSigner([]byte(testSecret))
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, func() { src.Close() }, nil
-}
-
+// response is what a handler answered to method and target.
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	method, target string
+	status         int
+	header         http.Header
+	body           []byte
 }
 
 func do(h http.Handler, method, target string, header map[string]string) response {
@@ -144,10 +56,10 @@ func do(h http.Handler, method, target string, header map[string]string) respons
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+	return response{method, target, rec.Code, rec.Header(), rec.Body.Bytes()}
 }
 
-func get(target string) response { return do(testHandler, http.MethodGet, target, nil) }
+func (fx fixture) get(target string) response { return do(fx.h, http.MethodGet, target, nil) }
 
 type resource struct {
 	ID            string         `json:"id"`
@@ -194,9 +106,9 @@ func decode[T any](t testing.TB, r response) T {
 }
 
 // page fetches a list page and checks that it succeeded.
-func page(t testing.TB, target string) document {
+func (fx fixture) page(t testing.TB, target string) document {
 	t.Helper()
-	r := get(target)
+	r := fx.get(target)
 	if r.status != 200 {
 		t.Fatalf("%s: status %d: %s", target, r.status, r.body)
 	}
@@ -228,10 +140,10 @@ func ids(d document) []string {
 }
 
 // want returns the oracle's ids for filters and sort.
-func want(filters []engine.Filter, sort string) []string {
-	rows := testOracle.Select(filters, engine.ParseSort(sort))
+func (fx fixture) want(filters []engine.Filter, sort string) []string {
+	rows := fx.oracle.Select(filters, engine.ParseSort(sort))
 	out := make([]string, len(rows))
-	for i, k := range testOracle.Keys(rows) {
+	for i, k := range fx.oracle.Keys(rows) {
 		out[i] = k.(string)
 	}
 	return out
@@ -243,7 +155,7 @@ func eq(field string, v engine.Value) engine.Filter {
 
 // harvest follows links.next from target to the end and returns the ids
 // in order, with the number of pages.
-func harvest(t testing.TB, target string) ([]string, int) {
+func (fx fixture) harvest(t testing.TB, target string) ([]string, int) {
 	t.Helper()
 	var got []string
 	pages := 0
@@ -251,7 +163,7 @@ func harvest(t testing.TB, target string) ([]string, int) {
 		if pages > 20000 {
 			t.Fatal("harvest does not end")
 		}
-		r := get(link)
+		r := fx.get(link)
 		if r.status != 200 {
 			t.Fatalf("%s: status %d: %s", link, r.status, r.body)
 		}
@@ -280,65 +192,40 @@ func harvest(t testing.TB, target string) ([]string, int) {
 }
 
 func TestGolden(t *testing.T) {
+	fx := newFixture(t)
 	// ill is a small provider (5 dois): its cursor and page walks end within a few pages.
-	firstCursor := get("/dois?provider-id=ill&page[cursor]=1&page[size]=2")
+	firstCursor := fx.get("/dois?provider-id=ill&page[cursor]=1&page[size]=2")
 	next := requestURI(t, decode[document](t, firstCursor).Links["next"])
-	middleCursor := get(next)
-	all, _ := harvest(t, "/dois?provider-id=ill&page[cursor]=1&page[size]=2")
+	middleCursor := fx.get(next)
+	all, _ := fx.harvest(t, "/dois?provider-id=ill&page[cursor]=1&page[size]=2")
 	lastNumber := (len(all) + 1) / 2
 	tests := []struct {
 		name string
 		r    response
 	}{
-		{"first_page", get("/dois?page[size]=3")},
-		{"middle_page", get("/dois?provider-id=ill&page[size]=2&page[number]=2&sort=-created")},
-		{"last_page", get(fmt.Sprintf("/dois?provider-id=ill&page[size]=2&page[number]=%d&sort=-created", lastNumber))},
+		{"first_page", fx.get("/dois?page[size]=3")},
+		{"middle_page", fx.get("/dois?provider-id=ill&page[size]=2&page[number]=2&sort=-created")},
+		{"last_page", fx.get(fmt.Sprintf("/dois?provider-id=ill&page[size]=2&page[number]=%d&sort=-created", lastNumber))},
 		{"cursor_first", firstCursor},
 		{"cursor_middle", middleCursor},
-		{"empty", get("/dois?provider-id=nobody")},
-		{"count_only", get("/dois?provider-id=ill&page[size]=0")},
-		{"filters", get("/dois?client-id=cern.zenodo&resource-type-id=software&created=2024&page[size]=2&sort=title")},
-		{"record", get("/dois/" + all[0])},
-		{"error_size", get("/dois?page[size]=1001")},
-		{"error_number_window", get("/dois?page[size]=1000&page[number]=11")},
-		{"error_cursor", get("/dois?page[cursor]=AAAA")},
-		{"error_parameter", get("/dois?provider=cern")},
-		{"error_sort", get("/dois?sort=relevance")},
-		{"error_created", get("/dois?created=last-year")},
-		{"error_not_found", get("/dois/10.9999/nothing")},
-		{"error_method", do(testHandler, http.MethodPost, "/dois", nil)},
-		{"error_not_acceptable", do(testHandler, http.MethodGet, "/dois", map[string]string{"Accept": mediaType + "; charset=utf-8"})},
-		{"error_media_type", do(testHandler, http.MethodGet, "/dois", map[string]string{"Content-Type": mediaType + "; ext=\"https://example.com/ext\""})},
+		{"empty", fx.get("/dois?provider-id=nobody")},
+		{"count_only", fx.get("/dois?provider-id=ill&page[size]=0")},
+		{"filters", fx.get("/dois?client-id=cern.zenodo&resource-type-id=software&created=2024&page[size]=2&sort=title")},
+		{"record", fx.get("/dois/" + all[0])},
+		{"error_size", fx.get("/dois?page[size]=1001")},
+		{"error_number_window", fx.get("/dois?page[size]=1000&page[number]=11")},
+		{"error_cursor", fx.get("/dois?page[cursor]=AAAA")},
+		{"error_parameter", fx.get("/dois?provider=cern")},
+		{"error_sort", fx.get("/dois?sort=relevance")},
+		{"error_created", fx.get("/dois?created=last-year")},
+		{"error_not_found", fx.get("/dois/10.9999/nothing")},
+		{"error_method", do(fx.h, http.MethodPost, "/dois", nil)},
+		{"error_not_acceptable", do(fx.h, http.MethodGet, "/dois", map[string]string{"Accept": mediaType + "; charset=utf-8"})},
+		{"error_media_type", do(fx.h, http.MethodGet, "/dois", map[string]string{"Content-Type": mediaType + "; ext=\"https://example.com/ext\""})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			fmt.Fprintf(&b, "status: %d\n", tt.r.status)
-			for _, k := range []string{"Content-Type", "Retry-After", "Allow"} {
-				if v := tt.r.header.Get(k); v != "" {
-					fmt.Fprintf(&b, "%s: %s\n", k, v)
-				}
-			}
-			b.WriteString("\n")
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, tt.r.body, "", "  "); err != nil {
-				t.Fatalf("body is not JSON: %v\n%s", err, tt.r.body)
-			}
-			b.Write(pretty.Bytes())
-			file := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, b.Bytes(), want)
-			}
+			golden.Assert(t, tt.name, golden.Response{Method: tt.r.method, Target: tt.r.target, Status: tt.r.status, Header: tt.r.header, Body: golden.JSON(t, tt.r.body)}.Bytes())
 		})
 	}
 }
@@ -346,13 +233,14 @@ func TestGolden(t *testing.T) {
 // TestSeedExamples runs the examples of DataCite's pagination page
 // (seeds/002) as written, with only the host changed.
 func TestSeedExamples(t *testing.T) {
+	fx := newFixture(t)
 	const host = "http://example.com"
 	caltech := []engine.Filter{eq("provider_id", "caltech")}
 
 	t.Run("page number", func(t *testing.T) {
-		wantAll := want(caltech, "-updated")
-		first := page(t, "/dois?provider-id=caltech&page[size]=1000")
-		second := page(t, "/dois?provider-id=caltech&page[size]=1000&page[number]=2")
+		wantAll := fx.want(caltech, "-updated")
+		first := fx.page(t, "/dois?provider-id=caltech&page[size]=1000")
+		second := fx.page(t, "/dois?provider-id=caltech&page[size]=1000&page[number]=2")
 		if got := append(ids(first), ids(second)...); !slices.Equal(got, wantAll[:min(2000, len(wantAll))]) {
 			t.Errorf("pages 1 and 2 hold %d ids, not the first %d of the oracle's %d", len(got), min(2000, len(wantAll)), len(wantAll))
 		}
@@ -364,16 +252,16 @@ func TestSeedExamples(t *testing.T) {
 		}
 		// The demo's dois are a fifth of its 20,000 entries: the unfiltered
 		// collection has the 2,000 records that page 2 of 1000 needs.
-		all := want(nil, "-updated")
+		all := fx.want(nil, "-updated")
 		if len(all) < 2000 {
 			t.Fatalf("the test database has only %d dois", len(all))
 		}
-		p1 := page(t, "/dois?page[size]=1000")
+		p1 := fx.page(t, "/dois?page[size]=1000")
 		wantNext := host + "/dois?page%5Bnumber%5D=2&page%5Bsize%5D=1000"
 		if p1.Links["next"] != wantNext {
 			t.Errorf("next %q, want %q", p1.Links["next"], wantNext)
 		}
-		p2 := page(t, "/dois?page[size]=1000&page[number]=2")
+		p2 := fx.page(t, "/dois?page[size]=1000&page[number]=2")
 		if !slices.Equal(ids(p2), all[1000:2000]) {
 			t.Error("page[number]=2 is not records 1001-2000 of the oracle")
 		}
@@ -390,8 +278,8 @@ func TestSeedExamples(t *testing.T) {
 			{"/dois?provider-id=caltech&page[cursor]=1&page[size]=1000", caltech},
 			{"/dois?page[cursor]=1&page[size]=1000", nil},
 		} {
-			wantAll := want(tt.filters, "created")
-			d := page(t, tt.target)
+			wantAll := fx.want(tt.filters, "created")
+			d := fx.page(t, tt.target)
 			if d.Meta.Page != nil {
 				t.Errorf("%s: meta.page %d in cursor mode", tt.target, *d.Meta.Page)
 			}
@@ -401,7 +289,7 @@ func TestSeedExamples(t *testing.T) {
 			if n := d.Links["next"]; n != "" && !strings.HasPrefix(n, host+"/dois?page%5Bcursor%5D=") {
 				t.Errorf("%s: next %q", tt.target, n)
 			}
-			got, pages := harvest(t, tt.target)
+			got, pages := fx.harvest(t, tt.target)
 			if !slices.Equal(got, wantAll) {
 				t.Errorf("%s: harvest of %d differs from the oracle's %d", tt.target, len(got), len(wantAll))
 			}
@@ -412,7 +300,7 @@ func TestSeedExamples(t *testing.T) {
 	})
 
 	t.Run("beyond 10000", func(t *testing.T) {
-		r := get("/dois?page[size]=1000&page[number]=11")
+		r := fx.get("/dois?page[size]=1000&page[number]=11")
 		if r.status != 400 {
 			t.Fatalf("status %d: %s", r.status, r.body)
 		}
@@ -421,7 +309,7 @@ func TestSeedExamples(t *testing.T) {
 			t.Errorf("error %s", r.body)
 		}
 		// Page 10 is the last one the window reaches: allowed (empty here).
-		if d := page(t, "/dois?page[size]=1000&page[number]=10"); len(d.Data) != 0 || d.Links["next"] != "" {
+		if d := fx.page(t, "/dois?page[size]=1000&page[number]=10"); len(d.Data) != 0 || d.Links["next"] != "" {
 			t.Errorf("page 10: %d rows, next %q", len(d.Data), d.Links["next"])
 		}
 	})
@@ -431,13 +319,14 @@ func TestSeedExamples(t *testing.T) {
 // divide 10,000: every one of meta.totalPages pages can be fetched, the
 // last is cut at record 10,000, and the next one is an error.
 func TestPageWindow(t *testing.T) {
+	fx := newFixture(t)
 	// The collection's window is 10,000 rows; the 4,000 demo dois hold
 	// fewer, so shrink nothing and check the arithmetic against a page
 	// that would cross it.
-	all := want(nil, "-updated")
+	all := fx.want(nil, "-updated")
 	for _, size := range []int{25, 30, 1000, 3} {
 		pages := (min(len(all), 10000) + size - 1) / size
-		d := page(t, fmt.Sprintf("/dois?page[size]=%d&page[number]=%d", size, pages))
+		d := fx.page(t, fmt.Sprintf("/dois?page[size]=%d&page[number]=%d", size, pages))
 		if *d.Meta.TotalPages != int64(pages) {
 			t.Errorf("size %d: totalPages %d, want %d", size, *d.Meta.TotalPages, pages)
 		}
@@ -451,10 +340,7 @@ func TestPageWindow(t *testing.T) {
 	}
 	// entries has 20,000 rows, twice the window: at a size that does not
 	// divide 10,000 the last page is cut at record 10,000.
-	h, err := New(testEngine, config.Mount{Dialect: config.JSONAPI, Path: "/entries", Collection: "entries"}, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := demodb.Handler(t, New, fx.e, config.Mount{Dialect: config.JSONAPI, Path: "/entries", Collection: "entries"})
 	for _, tt := range []struct{ size, number, rows int }{{30, 334, 10}, {1000, 10, 1000}, {25, 400, 25}} {
 		r := do(h, http.MethodGet, fmt.Sprintf("/entries?page[size]=%d&page[number]=%d", tt.size, tt.number), nil)
 		if r.status != 200 {
@@ -478,7 +364,7 @@ func TestPageWindow(t *testing.T) {
 	for _, tt := range []struct{ size, number, status int }{
 		{25, 400, 200}, {25, 401, 400}, {30, 334, 200}, {30, 335, 400}, {1000, 10, 200}, {1000, 11, 400}, {1, 10000, 200}, {1, 10001, 400},
 	} {
-		r := get(fmt.Sprintf("/dois?page[size]=%d&page[number]=%d", tt.size, tt.number))
+		r := fx.get(fmt.Sprintf("/dois?page[size]=%d&page[number]=%d", tt.size, tt.number))
 		if r.status != tt.status {
 			t.Errorf("size %d number %d: status %d, want %d: %s", tt.size, tt.number, r.status, tt.status, r.body)
 		}
@@ -488,6 +374,7 @@ func TestPageWindow(t *testing.T) {
 // TestHarvest follows links.next in both modes, over several sorts and
 // filters, and compares with the oracle: no duplicates, no misses.
 func TestHarvest(t *testing.T) {
+	fx := newFixture(t)
 	y2020 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		query   string
@@ -515,13 +402,13 @@ func TestHarvest(t *testing.T) {
 		{"published=2019,2021", []engine.Filter{{Field: "published", Op: engine.OpIn, Values: []engine.Value{int64(2019), int64(2021)}}}, "created"},
 	}
 	for _, tt := range tests {
-		wantIDs := want(tt.filters, tt.sort)
+		wantIDs := fx.want(tt.filters, tt.sort)
 		for _, size := range []int{1000, 333} {
 			q := tt.query
 			if q != "" {
 				q += "&"
 			}
-			got, _ := harvest(t, fmt.Sprintf("/dois?%spage[cursor]=1&page[size]=%d", q, size))
+			got, _ := fx.harvest(t, fmt.Sprintf("/dois?%spage[cursor]=1&page[size]=%d", q, size))
 			if !slices.Equal(got, wantIDs) {
 				t.Errorf("cursor %q size %d: %d ids, oracle %d", tt.query, size, len(got), len(wantIDs))
 			}
@@ -532,14 +419,14 @@ func TestHarvest(t *testing.T) {
 			if sortq == "" {
 				sortq = "sort=created"
 			}
-			got, _ := harvest(t, "/dois?"+sortq+"&page[size]=1000")
+			got, _ := fx.harvest(t, "/dois?"+sortq+"&page[size]=1000")
 			if !slices.Equal(got, wantIDs) {
 				t.Errorf("page-number %q: %d ids, oracle %d", sortq, len(got), len(wantIDs))
 			}
 		}
 	}
 	// page mode defaults to -updated, as DataCite does.
-	if got, _ := harvest(t, "/dois?page[size]=500&provider-id=figshare"); !slices.Equal(got, want([]engine.Filter{eq("provider_id", "figshare")}, "-updated")) {
+	if got, _ := fx.harvest(t, "/dois?page[size]=500&provider-id=figshare"); !slices.Equal(got, fx.want([]engine.Filter{eq("provider_id", "figshare")}, "-updated")) {
 		t.Error("page-number default order is not -updated")
 	}
 }

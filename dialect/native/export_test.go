@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -27,6 +26,7 @@ import (
 	"folio/dataset"
 	"folio/engine"
 	"folio/export"
+	"folio/internal/golden"
 	"folio/source/sqlite"
 )
 
@@ -48,29 +48,7 @@ func TestExportGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := get(h, tt.target)
-			var b bytes.Buffer
-			fmt.Fprintf(&b, "GET %s\nstatus: %d\n", tt.target, r.status)
-			for _, k := range []string{"Content-Type", "Content-Disposition", "Content-Length"} {
-				if v := r.header.Get(k); v != "" {
-					fmt.Fprintf(&b, "%s: %s\n", k, v)
-				}
-			}
-			b.WriteString("\n")
-			b.Write(r.body)
-			file := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, b.Bytes(), want)
-			}
+			golden.Assert(t, tt.name, golden.Response{Method: r.method, Target: r.target, Status: r.status, Header: r.header, Body: r.body}.Bytes())
 		})
 	}
 }

@@ -1,17 +1,14 @@
 package native
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,10 +17,9 @@ import (
 
 	"folio/dataset"
 	"folio/engine"
+	"folio/internal/golden"
 	"folio/source/sqlite"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const testSecret = "native-test-secret-0123456789"
 
@@ -130,16 +126,26 @@ func newHandler(tb testing.TB) *Handler {
 	return New(newEngine(tb, testSecret), Options{Path: "/v1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
+// response is what h answered to method and target.
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	method, target string
+	status         int
+	header         http.Header
+	body           []byte
 }
 
-func get(h http.Handler, target string) response {
+func get(h http.Handler, target string) response { return do(h, http.MethodGet, target) }
+
+func do(h http.Handler, method, target string) response {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-	return response{rec.Code, rec.Header(), rec.Body.Bytes()}
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	return response{method, target, rec.Code, rec.Header(), rec.Body.Bytes()}
+}
+
+// golden is r as its golden file records it, the JSON body indented.
+func (r response) golden(t *testing.T) []byte {
+	t.Helper()
+	return golden.Response{Method: r.method, Target: r.target, Status: r.status, Header: r.header, Body: golden.JSON(t, r.body)}.Bytes()
 }
 
 type envelope struct {
@@ -213,42 +219,10 @@ func TestGolden(t *testing.T) {
 		{"error_offset_cap", get(h, "/v1/items?offset=9999&limit=10")},
 		{"error_collection", get(h, "/v1/nope")},
 		{"error_record", get(h, "/v1/items/99")},
-		{"error_method", func() response {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/items", nil))
-			return response{rec.Code, rec.Header(), rec.Body.Bytes()}
-		}()},
+		{"error_method", do(h, http.MethodPost, "/v1/items")},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			fmt.Fprintf(&b, "status: %d\n", tt.r.status)
-			for _, k := range []string{"Content-Type", "Link", "Retry-After", "Allow"} {
-				if v := tt.r.header.Get(k); v != "" {
-					fmt.Fprintf(&b, "%s: %s\n", k, v)
-				}
-			}
-			b.WriteString("\n")
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, tt.r.body, "", "  "); err != nil {
-				t.Fatalf("body is not JSON: %v\n%s", err, tt.r.body)
-			}
-			b.Write(pretty.Bytes())
-			file := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", file, b.Bytes(), want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { golden.Assert(t, tt.name, tt.r.golden(t)) })
 	}
 }
 

@@ -42,7 +42,7 @@ func checkShape(t *testing.T, name string, r response) {
 }
 
 func TestBadInput(t *testing.T) {
-	h := fixture.h
+	h := newFixture(t).h
 	posts := []struct {
 		name   string
 		body   string
@@ -153,9 +153,7 @@ func TestBadInput(t *testing.T) {
 
 	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		for _, target := range []string{"/api/v1/entries", "/api/v1/entries/query"} {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(method, target, bytes.NewBufferString("{}")))
-			r := response{rec.Code, rec.Header(), rec.Body.Bytes()}
+			r := serve(h, httptest.NewRequest(method, target, bytes.NewBufferString("{}")))
 			if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") == "" {
 				t.Errorf("%s %s: status %d, Allow %q", method, target, r.status, r.header.Get("Allow"))
 			}

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"folio/dialect/native"
+	"folio/internal/demodb"
 )
 
 // BenchmarkFirstPage compares NOMAD's first page of 100 entries with the
 // native dialect's same page (same sort, all fields): a dialect is a thin
 // map, so it should cost about the same.
 func BenchmarkFirstPage(b *testing.B) {
-	nat := native.New(fixture.e, native.Options{Path: "/v1", Logger: quietLog()})
+	fx := newFixture(b)
+	nat := native.New(fx.e, native.Options{Path: "/v1", Logger: demodb.Quiet()})
 	run := func(b *testing.B, h http.Handler, newReq func() *http.Request) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -38,12 +40,12 @@ func BenchmarkFirstPage(b *testing.B) {
 		})
 	})
 	b.Run("nomad_post", func(b *testing.B) {
-		run(b, fixture.h, func() *http.Request {
+		run(b, fx.h, func() *http.Request {
 			return httptest.NewRequest(http.MethodPost, "/api/v1/entries/query", bytes.NewBufferString(`{"pagination":{"page_size":100}}`))
 		})
 	})
 	b.Run("nomad_get", func(b *testing.B) {
-		run(b, fixture.h, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/api/v1/entries?page_size=100", nil) })
+		run(b, fx.h, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/api/v1/entries?page_size=100", nil) })
 	})
 }
 
@@ -51,7 +53,8 @@ func BenchmarkFirstPage(b *testing.B) {
 // entries, so that load from other processes falls on both alike, and
 // reports the ratio of their throughputs (≥ 0.8 wanted).
 func BenchmarkFirstPageRatio(b *testing.B) {
-	nat := native.New(fixture.e, native.Options{Path: "/v1", Logger: quietLog()})
+	fx := newFixture(b)
+	nat := native.New(fx.e, native.Options{Path: "/v1", Logger: demodb.Quiet()})
 	var tn, tm time.Duration
 	for b.Loop() {
 		start := time.Now()
@@ -59,7 +62,7 @@ func BenchmarkFirstPageRatio(b *testing.B) {
 		nat.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/entries?limit=100&sort=entry_id", nil))
 		mid := time.Now()
 		rec2 := httptest.NewRecorder()
-		fixture.h.ServeHTTP(rec2, httptest.NewRequest(http.MethodPost, "/api/v1/entries/query", bytes.NewBufferString(`{"pagination":{"page_size":100}}`)))
+		fx.h.ServeHTTP(rec2, httptest.NewRequest(http.MethodPost, "/api/v1/entries/query", bytes.NewBufferString(`{"pagination":{"page_size":100}}`)))
 		end := time.Now()
 		if rec.Code != http.StatusOK || rec2.Code != http.StatusOK {
 			b.Fatalf("status %d, %d", rec.Code, rec2.Code)

@@ -11,7 +11,7 @@ import (
 // FuzzRequest sends arbitrary POST bodies and GET query strings: the
 // answer is always JSON in NOMAD's shape and never a 5xx.
 func FuzzRequest(f *testing.F) {
-	h := fixture.h
+	h := newFixture(f).h
 	f.Add(`{}`, ``)
 	f.Add(`{"query":{"results.material.elements":{"all":["Ti","O"]}},"pagination":{"page_size":5,"order_by":"upload_create_time","order":"desc","page_after_value":"1514764800000.123:abc"},"required":{"include":["entry_id"]}}`, `page_size=2&order_by=upload_create_time&page_after_value=1514764800000:abc`)
 	f.Add(`{"query":{"or":[{"results.material.n_elements:gte":3},{"not":{"published":true}}]},"pagination":{"page":2,"page_size":"3"}}`, `results.material.elements=Ti&results.material.n_elements__lt=4&include=results.*`)

@@ -5,16 +5,15 @@ import (
 	"database/sql"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"folio/demo"
+	"folio/config"
 	"folio/engine"
-	"folio/source/sqlite"
+	"folio/internal/demodb"
 )
 
 // harvestCase is one query harvested through page_after_value.
@@ -83,6 +82,7 @@ func harvestPOST(t testing.TB, h http.Handler, hc harvestCase, size int, pause f
 // sorts have ties (uploads share a time), NULLs (band gaps) and sub-
 // millisecond dates.
 func TestHarvest(t *testing.T) {
+	fx := newFixture(t)
 	for _, hc := range harvestCases {
 		sort := engine.Sort{{Field: hc.sortCol, Desc: hc.desc}}
 		if hc.sortCol != "entry_id" {
@@ -90,7 +90,7 @@ func TestHarvest(t *testing.T) {
 		}
 		want := oracleIDs(t, hc.filters, sort)
 		for _, size := range []int{1000, 37} {
-			got := harvestPOST(t, fixture.h, hc, size, nil)
+			got := harvestPOST(t, fx.h, hc, size, nil)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s desc=%v size %d: %d entries, want %d; first difference at %d", hc.orderBy, hc.desc, size, len(got), len(want), firstDiff(got, want))
 			}
@@ -101,16 +101,17 @@ func TestHarvest(t *testing.T) {
 // TestPageModes checks page and page_offset against the cursor harvest:
 // the same rows, within the first 10000.
 func TestPageModes(t *testing.T) {
+	fx := newFixture(t)
 	hc := harvestCases[0]
-	want := harvestPOST(t, fixture.h, hc, 1000, nil)
+	want := harvestPOST(t, fx.h, hc, 1000, nil)
 	var byPage, byOffset []string
 	for page := 1; ; page++ {
-		env := decodeEnvelope(t, post(fixture.h, body(t, map[string]any{
+		env := decodeEnvelope(t, post(fx.h, body(t, map[string]any{
 			"query":      hc.query,
 			"pagination": map[string]any{"page_size": 40, "order_by": hc.orderBy, "order": "desc", "page": page},
 		})))
 		byPage = append(byPage, ids(env)...)
-		env2 := decodeEnvelope(t, post(fixture.h, body(t, map[string]any{
+		env2 := decodeEnvelope(t, post(fx.h, body(t, map[string]any{
 			"query":      hc.query,
 			"pagination": map[string]any{"page_size": 40, "order_by": hc.orderBy, "order": "desc", "page_offset": (page - 1) * 40},
 		})))
@@ -139,19 +140,8 @@ func firstDiff(a, b []string) int {
 // oracle's order.
 func TestHarvestConcurrentInserts(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "churn.sqlite")
-	if err := sqlite.Load(ctx, path, demo.Tables(demoRows, demo.DefaultSeed), nil); err != nil {
-		t.Fatal(err)
-	}
-	e, src, err := openEngine(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	h, err := New(e, demoMount, quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := newFixture(t).d.Copy(t)
+	h := demodb.Handler(t, New, demodb.Open(t, path, config.Demo()), demoMount(t))
 	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)

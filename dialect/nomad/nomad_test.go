@@ -1,51 +1,22 @@
 package nomad
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"folio/config"
-	"folio/demo"
 	"folio/engine"
-	"folio/source/conformance"
+	"folio/internal/demodb"
+	"folio/internal/golden"
 )
 
 // tiO is the seed's query: entries holding both Ti and O.
 var tiO = map[string]any{"results.material.elements": map[string]any{"all": []string{"Ti", "O"}}}
 
-func checkGolden(t *testing.T, name string, r response) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, r.body, "", "  "); err != nil {
-		t.Fatalf("%s: body is not JSON: %v\n%s", name, err, r.body)
-	}
-	got := fmt.Sprintf("HTTP %d\n%s", r.status, pretty.Bytes())
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, path, got, want)
-	}
-}
-
 func TestGolden(t *testing.T) {
-	h := fixture.h
+	h := newFixture(t).h
 	page := func(after any) string {
 		return body(t, map[string]any{
 			"query":      tiO,
@@ -118,7 +89,9 @@ func TestGolden(t *testing.T) {
 		{"error_not_found", get(h, "/api/v1/entries/nothing/here")},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { checkGolden(t, tc.name, tc.r) })
+		t.Run(tc.name, func(t *testing.T) {
+			golden.Assert(t, tc.name, golden.Response{Method: tc.r.method, Target: tc.r.target, Status: tc.r.status, Header: tc.r.header, Body: golden.JSON(t, tc.r.body)}.Bytes())
+		})
 	}
 }
 
@@ -127,7 +100,7 @@ func TestGolden(t *testing.T) {
 // entries, directly with page_size 120 and in batches of 5 following
 // next_page_after_value.
 func TestSeedExamples(t *testing.T) {
-	h := fixture.h
+	h := newFixture(t).h
 
 	// The first basic example: page_size 1, ordered by entry_id.
 	env := decodeEnvelope(t, post(h, body(t, map[string]any{
@@ -189,16 +162,11 @@ func TestSeedExamples(t *testing.T) {
 	}
 }
 
-// demoOracle holds the demo entries in memory, built once.
-var demoOracle = sync.OnceValue(func() *conformance.Oracle {
-	return conformance.NewOracle(demo.Tables(demoRows, demo.DefaultSeed)[0])
-})
-
 // oracleIDs answers a query over the demo entries by brute force, public
 // entries only, as owner=public asks.
 func oracleIDs(t testing.TB, filters []engine.Filter, sort engine.Sort) []string {
 	t.Helper()
-	o := demoOracle()
+	o := demodb.Shared(t, demodb.Rows).Oracle(t, "entries")
 	filters = append(slices.Clone(filters), engine.Filter{Field: "public", Op: engine.OpEq, Values: []engine.Value{true}})
 	var out []string
 	for _, k := range o.Keys(o.Select(filters, sort)) {
@@ -210,7 +178,7 @@ func oracleIDs(t testing.TB, filters []engine.Filter, sort engine.Sort) []string
 // TestGetLinks follows GET's next_page_url to the end and checks the other
 // links.
 func TestGetLinks(t *testing.T) {
-	h := fixture.h
+	h := newFixture(t).h
 	target := "/api/v1/entries?page_size=50&order_by=results.material.n_elements&order=desc&results.material.elements__all=Ti&results.material.elements__all=O&include=entry_id"
 	var got []string
 	for n := 0; ; n++ {
@@ -247,14 +215,12 @@ func TestGetLinks(t *testing.T) {
 }
 
 func TestNewRejectsBadMounts(t *testing.T) {
-	e := fixture.e
+	e := newFixture(t).e
 	with := func(edit func(m *config.Mount)) config.Mount {
-		m := demoMount
-		m.Fields = map[string]string{}
-		for k, v := range demoMount.Fields {
-			m.Fields[k] = v
+		m := demoMount(t)
+		if m.Options == nil {
+			m.Options = map[string]string{}
 		}
-		m.Options = map[string]string{}
 		edit(&m)
 		return m
 	}
@@ -268,29 +234,25 @@ func TestNewRejectsBadMounts(t *testing.T) {
 		"bad window":        with(func(m *config.Mount) { m.Options[OptionMaxResultWindow] = "-1" }),
 		"public not bool":   with(func(m *config.Mount) { m.Options[OptionPublicField] = "formula" }),
 	} {
-		if _, err := New(e, m, quietLog()); err == nil {
+		if _, err := New(e, m, demodb.Quiet()); err == nil {
 			t.Errorf("%s: New accepted the mount", name)
 		}
 	}
-	if _, err := New(e, with(func(m *config.Mount) { m.Options[OptionPublicField] = "none" }), quietLog()); err != nil {
+	if _, err := New(e, with(func(m *config.Mount) { m.Options[OptionPublicField] = "none" }), demodb.Quiet()); err != nil {
 		t.Errorf("public_field none: %v", err)
 	}
 }
 
 // TestOwnerPublic checks that owner=public hides unpublished entries.
 func TestOwnerPublic(t *testing.T) {
-	env := decodeEnvelope(t, post(fixture.h, `{"query":{"published":false}}`))
+	fx := newFixture(t)
+	env := decodeEnvelope(t, post(fx.h, `{"query":{"published":false}}`))
 	if *env.Pagination.Total != 0 {
 		t.Errorf("owner public shows %d unpublished entries", *env.Pagination.Total)
 	}
-	all, err := New(fixture.e, func() config.Mount {
-		m := demoMount
-		m.Options = map[string]string{OptionPublicField: "none"}
-		return m
-	}(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := demoMount(t)
+	m.Options = map[string]string{OptionPublicField: "none"}
+	all := demodb.Handler(t, New, fx.e, m)
 	env = decodeEnvelope(t, post(all, `{"query":{"published":false}}`))
 	if *env.Pagination.Total == 0 {
 		t.Error("public_field none still hides unpublished entries")

@@ -10,6 +10,7 @@ import (
 // TestQueryForms checks each form of NOMAD's query language against the
 // oracle, by total and by the first page.
 func TestQueryForms(t *testing.T) {
+	fx := newFixture(t)
 	y2024 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	y2025 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	eq := func(f string, v engine.Value) engine.Filter {
@@ -56,9 +57,9 @@ func TestQueryForms(t *testing.T) {
 		want := oracleIDs(t, tc.filters, sort)
 		var r response
 		if tc.post != "" {
-			r = post(fixture.h, tc.post)
+			r = post(fx.h, tc.post)
 		} else {
-			r = get(fixture.h, "/api/v1/entries?"+tc.get)
+			r = get(fx.h, "/api/v1/entries?"+tc.get)
 		}
 		env := decodeEnvelope(t, r)
 		if *env.Pagination.Total != int64(len(want)) {

@@ -1,5 +1,8 @@
-// Package demotest serves a small demo database the way `folio serve` does,
-// for the tests of packages that talk to folio over HTTP.
+// Package demotest serves the demo database the way `folio serve` does, for
+// the tests of packages that talk to folio over HTTP (the client, the
+// harvester, the benchmarks): the database, its engine and its server are
+// built once per test binary when its TestMain calls demodb.Main, and
+// shared by all of its tests.
 package demotest
 
 import (
@@ -7,62 +10,63 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"sync"
 	"testing"
 
 	"folio/config"
-	"folio/demo"
 	"folio/dialect/native"
 	"folio/engine"
 	"folio/export"
+	"folio/internal/demodb"
 	"folio/server"
-	"folio/source/sqlite"
 )
 
-// Serve builds a demo database of rows entries (the other collections scale
-// with it), serves it with the demo configuration, every dialect mounted, on
-// a real listener until the test ends, and returns the server and its
-// engine, which tests use as the oracle.
+// servers holds the server of each demo database this test binary serves,
+// so that every test shares it; it is closed when the database is taken
+// down (see demodb.Demo.Cleanup). A test helper keeps this at package
+// level; production code keeps no such state.
+var servers struct {
+	mu     sync.Mutex
+	byDemo map[*demodb.Demo]*httptest.Server
+}
+
+// Serve returns the shared demo database of rows entries (see
+// demodb.Shared) served with every mount of config/demo.yaml on a real
+// listener, and its engine, which tests use as the oracle.
 func Serve(t testing.TB, rows int) (*httptest.Server, *engine.Engine) {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "demo.sqlite")
-	if err := sqlite.Load(ctx, path, demo.Tables(rows, demo.DefaultSeed), nil); err != nil {
-		t.Fatal(err)
+	d := demodb.Shared(t, rows)
+	servers.mu.Lock()
+	defer servers.mu.Unlock()
+	if ts := servers.byDemo[d]; ts != nil {
+		return ts, d.Engine
 	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	ts := httptest.NewServer(NewServer(t, d.Engine, config.Demo().MountList(), 0).Handler())
+	if servers.byDemo == nil {
+		servers.byDemo = map[*demodb.Demo]*httptest.Server{}
+	}
+	servers.byDemo[d] = ts
+	d.Cleanup(func() {
+		servers.mu.Lock()
+		delete(servers.byDemo, d)
+		servers.mu.Unlock()
+		ts.Close()
+	})
+	return ts, d.Engine
+}
+
+// NewServer builds the server `folio serve` runs over e with mounts, its
+// page cache budget cacheBytes (0: the default, negative: off) and its log
+// discarded.
+func NewServer(t testing.TB, e *engine.Engine, mounts []config.Mount, cacheBytes int64) *server.Server {
+	t.Helper()
+	srv, err := server.New(server.Options{Engine: e, Mounts: mounts, Logger: demodb.Quiet(), CacheBytes: cacheBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { src.Close() })
-	found, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Demo()
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := engine.NewSigner([]byte("demotest-secret-0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, e
+	return srv
 }
 
 // Keys returns the key of every row of collection name that the native

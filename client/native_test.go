@@ -93,7 +93,7 @@ func TestKeySlice(t *testing.T) {
 // path alone, and returns the server and the engine.
 func nativeMountedAt(t *testing.T, path string) (*httptest.Server, *engine.Engine) {
 	t.Helper()
-	_, e := demoServer(t)
+	_, e := demotest.Serve(t, demoRows)
 	srv, err := server.New(server.Options{Engine: e, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Mounts: []config.Mount{{Dialect: config.Native, Path: path}}})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,8 +15,8 @@ import (
 	"time"
 
 	"folio/config"
-	"folio/demo"
 	"folio/engine"
+	"folio/internal/demodb"
 	"folio/source/sqlite"
 )
 
@@ -52,39 +51,21 @@ func (s *faultySource) Query(ctx context.Context, plan *engine.Plan, emit func(e
 	})
 }
 
-// faultyDemo serves a small demo database with every dialect mounted, as
-// `folio serve` does, over a faultySource.
+// faultyDemo serves the demo database the test binary shares, with every
+// dialect mounted as `folio serve` does, over a faultySource and without
+// the page cache, so that every request reaches the source.
 func faultyDemo(t *testing.T) (*httptest.Server, *faultySource) {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "demo.sqlite")
-	if err := sqlite.Load(ctx, path, demo.Tables(4000, demo.DefaultSeed), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, err := sqlite.Open(ctx, path, sqlite.Options{})
+	src, err := sqlite.Open(context.Background(), demodb.Shared(t, demodb.Rows).Path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	found, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Demo()
-	cols, err := config.Apply(found, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fs := &faultySource{Source: src}
 	fs.after.Store(50)
-	signer, _ := engine.NewSigner([]byte("faulty-demo-secret-0123456789"))
-	e, err := engine.New(fs, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := config.Demo()
 	log, _ := newLogger()
-	// No page cache: every request must reach the source.
-	srv, err := New(Options{Engine: e, Mounts: cfg.MountList(), Logger: log, CacheBytes: -1})
+	srv, err := New(Options{Engine: demodb.NewEngine(t, fs, cfg), Mounts: cfg.MountList(), Logger: log, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

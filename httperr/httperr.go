@@ -78,6 +78,18 @@ func (x *Writer) Error(w http.ResponseWriter, r *http.Request, err error) {
 	w.Write(body)
 }
 
+// Unrouted answers a request that no route of a read-only API took: 405
+// with an Allow header and methodMsg for a method other than GET or HEAD,
+// else notFound.
+func (x *Writer) Unrouted(w http.ResponseWriter, r *http.Request, methodMsg string, notFound error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		x.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: methodMsg})
+		return
+	}
+	x.Error(w, r, notFound)
+}
+
 // Stream answers err in a streamed response s (nil when none was started):
 // as Error while nothing has reached the client, and otherwise by Abort.
 func (x *Writer) Stream(w http.ResponseWriter, r *http.Request, s *wire.Stream, err error) {

@@ -152,3 +152,20 @@ func TestStatusTable(t *testing.T) {
 		}
 	}
 }
+
+func TestUnrouted(t *testing.T) {
+	x := &Writer{Shape: textShape{}}
+	for _, tt := range []struct {
+		method string
+		status int
+		allow  string
+	}{
+		{"GET", 404, ""}, {"HEAD", 404, ""}, {"POST", 405, "GET, HEAD"}, {"DELETE", 405, "GET, HEAD"},
+	} {
+		w := httptest.NewRecorder()
+		x.Unrouted(w, httptest.NewRequest(tt.method, "/x", nil), tt.method+" is not supported", engine.NotFoundf("nothing here"))
+		if w.Code != tt.status || w.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s: %d, Allow %q; want %d, %q", tt.method, w.Code, w.Header().Get("Allow"), tt.status, tt.allow)
+		}
+	}
+}

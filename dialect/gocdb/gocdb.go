@@ -107,12 +107,8 @@ func NewGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger) (http.H
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) fallback(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.errs.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; the interface is read-only (GET)"})
-		return
-	}
-	h.errs.Error(w, r, engine.NotFoundf("Not found: methods are served at %s/?method=NAME", h.path))
+	h.errs.Unrouted(w, r, r.Method+" is not supported; the interface is read-only (GET)",
+		engine.NotFoundf("Not found: methods are served at %s/?method=NAME", h.path))
 }
 
 // serve answers GET {path}/?method=….

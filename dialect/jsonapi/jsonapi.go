@@ -176,12 +176,8 @@ func (h *handler) serveFallback(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.accept(w, r); !ok {
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.writeError(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; this API is read-only (GET)"})
-		return
-	}
-	h.writeError(w, r, notFound(""))
+	w.Header().Set("Vary", "Accept")
+	h.errs.Unrouted(w, r, r.Method+" is not supported; this API is read-only (GET)", notFound(""))
 }
 
 // serveList answers GET {path}.

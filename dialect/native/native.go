@@ -62,12 +62,8 @@ func New(e *engine.Engine, o Options) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) serveFallback(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		h.errs.Error(w, r, &engine.Error{Code: engine.CodeMethodNotAllowed, Message: r.Method + " is not supported; the API is read-only (GET)"})
-		return
-	}
-	h.errs.Error(w, r, engine.NotFoundf("no such resource: %s lists the collections", h.path))
+	h.errs.Unrouted(w, r, r.Method+" is not supported; the API is read-only (GET)",
+		engine.NotFoundf("no such resource: %s lists the collections", h.path))
 }
 
 // target returns the collection a request names and its query parameters,

@@ -42,28 +42,40 @@ func (r *recorder) Flush() {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// accessLog logs one structured line per request when it completes.
+// accessLog logs one structured line per request when it completes, a
+// response cut off midway (httperr.Abort) included, marked aborted.
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &recorder{ResponseWriter: w}
+			aborted := true
+			defer func() {
+				if rec.status == 0 {
+					rec.status = http.StatusOK
+				}
+				level := slog.LevelInfo
+				switch {
+				case rec.status >= 500:
+					level = slog.LevelError
+				case aborted:
+					level = slog.LevelWarn // often a client that went away
+				}
+				attrs := []slog.Attr{
+					slog.String("method", r.Method),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", rec.status),
+					slog.Int64("bytes", rec.bytes),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("request_id", RequestID(r.Context())),
+				}
+				if aborted {
+					attrs = append(attrs, slog.Bool("aborted", true))
+				}
+				log.LogAttrs(r.Context(), level, "request", attrs...)
+			}()
 			next.ServeHTTP(rec, r)
-			if rec.status == 0 {
-				rec.status = http.StatusOK
-			}
-			level := slog.LevelInfo
-			if rec.status >= 500 {
-				level = slog.LevelError
-			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status),
-				slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", RequestID(r.Context())),
-			)
+			aborted = false
 		})
 	}
 }

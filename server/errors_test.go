@@ -54,7 +54,7 @@ func (s *faultySource) Query(ctx context.Context, plan *engine.Plan, emit func(e
 // faultyDemo serves the demo database the test binary shares, with every
 // dialect mounted as `folio serve` does, over a faultySource and without
 // the page cache, so that every request reaches the source.
-func faultyDemo(t *testing.T) (*httptest.Server, *faultySource) {
+func faultyDemo(t *testing.T) (*httptest.Server, *faultySource, *logBuffer) {
 	t.Helper()
 	src, err := sqlite.Open(context.Background(), demodb.Shared(t, demodb.Rows).Path, sqlite.Options{})
 	if err != nil {
@@ -64,14 +64,14 @@ func faultyDemo(t *testing.T) (*httptest.Server, *faultySource) {
 	fs := &faultySource{Source: src}
 	fs.after.Store(50)
 	cfg := config.Demo()
-	log, _ := newLogger()
+	log, logs := newLogger()
 	srv, err := New(Options{Engine: demodb.NewEngine(t, fs, cfg), Mounts: cfg.MountList(), Logger: log, CacheBytes: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts, fs
+	return ts, fs, logs
 }
 
 // shapes checks that a body is in one mount's error shape with the
@@ -150,7 +150,7 @@ var faultMounts = []struct {
 // TestMountErrorShapes: a body over the limit and a panic are answered, on
 // every mount, in that mount's error shape.
 func TestMountErrorShapes(t *testing.T) {
-	ts, fs := faultyDemo(t)
+	ts, fs, _ := faultyDemo(t)
 	big := strings.Repeat("x", 2<<20)
 	for _, m := range faultMounts {
 		t.Run(m.shape+" 413 "+m.path, func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestMountErrorShapes(t *testing.T) {
 // dialects that answer with whole pages answer the same failure with a
 // 503 in their shape, since nothing was sent.
 func TestStreamCutMidway(t *testing.T) {
-	ts, fs := faultyDemo(t)
+	ts, fs, logs := faultyDemo(t)
 	fs.mode.Store("fail")
 	for _, path := range []string{
 		"/v1/entries.ndjson", "/v1/entries.csv", "/v1/entries.json",
@@ -217,6 +217,16 @@ func TestStreamCutMidway(t *testing.T) {
 				t.Fatalf("no rows reached the client before the cut: %v", err)
 			}
 		})
+	}
+	// The access log has a line for each cut response, marked so.
+	aborted := 0
+	for _, l := range logs.lines(t) {
+		if l["msg"] == "request" && l["aborted"] == true && l["status"] == float64(200) {
+			aborted++
+		}
+	}
+	if aborted != 5 {
+		t.Errorf("%d aborted responses in the access log, want 5", aborted)
 	}
 	fs.after.Store(2) // within the first page
 	for _, m := range faultMounts {

@@ -9,15 +9,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"folio/engine"
+	"folio/internal/heappeak"
 )
 
 // BenchmarkExportNDJSON streams all entries as NDJSON through a real
@@ -91,29 +88,8 @@ func equivalentSQL(tb testing.TB, c *engine.Collection, s string) string {
 // streamNDJSON reads the NDJSON export at url to the end and returns the
 // number of lines, the time it took and the heap growth meanwhile.
 func streamNDJSON(tb testing.TB, client *http.Client, url string) (int, time.Duration, uint64) {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
+	base := heappeak.Live()
+	watch := heappeak.Start(5 * time.Millisecond)
 
 	start := time.Now()
 	resp, err := client.Get(url)
@@ -139,10 +115,8 @@ func streamNDJSON(tb testing.TB, client *http.Client, url string) (int, time.Dur
 		}
 	}
 	took := time.Since(start)
-	close(stop)
-	wg.Wait()
 	growth := uint64(0)
-	if p := peak.Load(); p > base {
+	if p := watch.Stop(); p > base {
 		growth = p - base
 	}
 	return lines, took, growth

@@ -15,8 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +25,7 @@ import (
 	"folio/engine"
 	"folio/export"
 	"folio/internal/golden"
+	"folio/internal/heappeak"
 	"folio/source/sqlite"
 )
 
@@ -438,26 +437,9 @@ func TestExportMemory(t *testing.T) {
 	srv := httptest.NewServer(New(openEngine(t, path, nil), Options{Path: "/v1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	defer srv.Close()
 
-	base := liveHeap()
-	var peak atomic.Uint64 // heap objects, garbage included, sampled without forcing collections
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
+	base := heappeak.Live()
+	// Heap objects, garbage included, sampled without forcing collections.
+	watch := heappeak.Start(5 * time.Millisecond)
 
 	start = time.Now()
 	resp, err := http.Get(srv.URL + "/v1/big.ndjson?sort=-id")
@@ -479,33 +461,24 @@ func TestExportMemory(t *testing.T) {
 		}
 		rows++
 		if rows%100_000 == 0 {
-			maxLive = max(maxLive, liveHeap())
+			maxLive = max(maxLive, heappeak.Live())
 		}
 		if rows == n {
 			last = append(last[:0], line...)
 		}
 	}
 	took := time.Since(start)
-	close(stop)
-	wg.Wait()
+	peak := watch.Stop()
 
 	if rows != n || !bytes.HasPrefix(last, []byte(`{"id":1,`)) {
 		t.Fatalf("%d rows arrived, the last %q; want %d ending with id 1", rows, last, n)
 	}
 	growth := int64(maxLive) - int64(base)
 	t.Logf("%d rows in %v (%.0f rows/s); live heap %.1f MiB before, at most %.1f MiB during (growth %.1f MiB); heap objects peak %.1f MiB",
-		rows, took.Round(time.Millisecond), float64(rows)/took.Seconds(), mib(base), mib(maxLive), float64(growth)/(1<<20), mib(peak.Load()))
+		rows, took.Round(time.Millisecond), float64(rows)/took.Seconds(), mib(base), mib(maxLive), float64(growth)/(1<<20), mib(peak))
 	if growth >= limit {
 		t.Errorf("the live heap grew by %.1f MiB while streaming, want under 32 MiB", float64(growth)/(1<<20))
 	}
-}
-
-// liveHeap collects garbage and returns the bytes of heap objects left.
-func liveHeap() uint64 {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

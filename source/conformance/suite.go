@@ -334,3 +334,20 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 		t.Logf("sort %v: %d pages, %d stable rows, %d concurrent writes", q.Sort, pages, len(gotStable), writes.Load())
 	}
 }
+
+// Collection returns the collection src discovers under name, failing the
+// test when there is none.
+func Collection(t testing.TB, src engine.Source, name string) *engine.Collection {
+	t.Helper()
+	cols, err := src.Collections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no collection %q", name)
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 
 	"folio/engine"
 	"folio/internal/pgtest"
+	"folio/source/conformance"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -52,17 +53,7 @@ func openSource(t testing.TB, url string, opt Options) *Source {
 
 func collection(t testing.TB, s *Source, name string) *engine.Collection {
 	t.Helper()
-	cols, err := s.Collections(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cols {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no collection %q", name)
-	return nil
+	return conformance.Collection(t, s, name)
 }
 
 // dollars turns ? placeholders into PostgreSQL's $1, $2, ...

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"folio/engine"
+	"folio/source/conformance"
 )
 
 // newDB creates a database file in a temporary directory by running stmts
@@ -49,17 +50,7 @@ func openSource(t testing.TB, path string) *Source {
 
 func collection(t testing.TB, s *Source, name string) *engine.Collection {
 	t.Helper()
-	cols, err := s.Collections(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cols {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no collection %q", name)
-	return nil
+	return conformance.Collection(t, s, name)
 }
 
 // run executes plan and returns copies of its rows.

@@ -234,11 +234,17 @@ func fingerprint(collection string, filters []Cond, order []OrderKey) [8]byte {
 	for _, o := range order {
 		b = binary.AppendUvarint(b, uint64(len(o.Field.Name)))
 		b = append(b, o.Field.Name...)
+		// Direction in bit 0, NULLs below every value in bit 1: a cursor
+		// issued for one NULL placement is refused under the other, and
+		// the default placement keeps the encoding cursors had before it.
+		var dir byte
 		if o.Desc {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
+			dir |= 1
 		}
+		if o.NullsLow {
+			dir |= 2
+		}
+		b = append(b, dir)
 	}
 	h.Write(b)
 	var fp [8]byte

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +156,55 @@ func FuzzCursorDecode(f *testing.F) {
 			t.Fatalf("re-encoding %q gave %q", tok, again)
 		}
 	})
+}
+
+// TestFingerprintNullPlacement: a cursor issued under one NULL placement
+// is refused under another; the default placement keeps the encoding it
+// always had, so cursors issued before placements existed stay valid.
+func TestFingerprintNullPlacement(t *testing.T) {
+	order := testOrder()
+	low := slices.Clone(order)
+	low[1].NullsLow = true
+	if fingerprint("c", nil, order) == fingerprint("c", nil, low) {
+		t.Error("NULL placement does not change the fingerprint")
+	}
+	// The encoding of the default: name, then 1 for descending, 0 for
+	// ascending, as before.
+	h := sha256.New()
+	b := binary.AppendUvarint(nil, 1)
+	b = append(b, 'c')
+	b = appendFilters(b, nil)
+	b = binary.AppendUvarint(b, uint64(len(order)))
+	for _, o := range order {
+		b = binary.AppendUvarint(b, uint64(len(o.Field.Name)))
+		b = append(b, o.Field.Name...)
+		if o.Desc {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	h.Write(b)
+	var want [8]byte
+	copy(want[:], h.Sum(nil))
+	if fingerprint("c", nil, order) != want {
+		t.Error("the default placement changed the fingerprint of existing cursors")
+	}
+}
+
+func TestParseSortNulls(t *testing.T) {
+	for in, want := range map[string]Sort{
+		"-band_gap.nullslast":        {{Field: "band_gap", Desc: true, Nulls: NullsLast}},
+		"a.nullsfirst,-b":            {{Field: "a", Nulls: NullsFirst}, {Field: "b", Desc: true}},
+		"+a.nullslast, b.nullsfirst": {{Field: "a", Nulls: NullsLast}, {Field: "b", Nulls: NullsFirst}},
+		"a":                          {{Field: "a"}},
+	} {
+		got := ParseSort(in)
+		if !slices.Equal(got, want) {
+			t.Errorf("ParseSort(%q) = %v, want %v", in, got, want)
+		}
+		if again := ParseSort(got.String()); !slices.Equal(again, got) {
+			t.Errorf("%q does not survive String: %q", in, got.String())
+		}
+	}
 }

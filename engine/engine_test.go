@@ -418,3 +418,37 @@ func TestPositions(t *testing.T) {
 		t.Errorf("stream after the 5th last row: %d rows, %v", n, err)
 	}
 }
+
+// TestNullPlacementResolved: a sort term's NULL placement reaches the page's
+// order for a nullable field, and is no part of a NOT NULL field's order
+// (nor of its cursors), where it cannot matter.
+func TestNullPlacementResolved(t *testing.T) {
+	tb, _ := randomTable(50)
+	_, e, _ := load(t, tb)
+	c, _ := e.Collection("t")
+	var nullable, notNull string
+	for _, f := range c.Fields {
+		switch {
+		case f.Nullable && f.Type.Scalar() && nullable == "":
+			nullable = f.Name
+		case !f.Nullable && f.Name != c.Key && notNull == "":
+			notNull = f.Name
+		}
+	}
+	for _, tt := range []struct {
+		sort string
+		low  bool
+	}{
+		{nullable, false}, {nullable + ".nullslast", false}, {nullable + ".nullsfirst", true},
+		{"-" + nullable, false}, {"-" + nullable + ".nullsfirst", false}, {"-" + nullable + ".nullslast", true},
+		{notNull + ".nullsfirst", false}, {"-" + notNull + ".nullslast", false},
+	} {
+		p, err := e.Page(context.Background(), c, engine.Query{Sort: engine.ParseSort(tt.sort)}, engine.Window{Limit: 2}, engine.TotalNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Order[0].NullsLow != tt.low {
+			t.Errorf("sort %s: NullsLow %v, want %v", tt.sort, p.Order[0].NullsLow, tt.low)
+		}
+	}
+}

@@ -53,9 +53,10 @@ type Tuple struct {
 	Desc   bool // (fields) < (values); else (fields) > (values)
 }
 
-// SeekAfter builds the predicate "sorts strictly after values" for order, with
-// NULL above every value. It is a pure function of its arguments; the
-// property tests hold it against a brute-force comparison.
+// SeekAfter builds the predicate "sorts strictly after values" for order,
+// each key's NULLs where it places them (OrderKey.NullsLow). It is a pure
+// function of its arguments; the property tests hold it against a
+// brute-force comparison.
 func SeekAfter(order []OrderKey, values []Value) *Predicate {
 	p := &Predicate{}
 	var prefix []Atom
@@ -66,18 +67,20 @@ func SeekAfter(order []OrderKey, values []Value) *Predicate {
 			conj = append(conj, prefix...)
 			p.Or = append(p.Or, append(conj, a))
 		}
+		cmp := OpGt
+		if o.Desc {
+			cmp = OpLt
+		}
 		switch {
-		case !o.Desc && b == nil:
-			// Nothing sorts above NULL.
-		case !o.Desc:
-			add(Atom{Field: o.Field, Op: OpGt, Value: b})
-			if o.Field.Nullable {
-				add(Atom{Field: o.Field, Op: OpNull, Value: true})
-			}
+		case b == nil && o.NullsLast():
+			// Nothing sorts after NULL on this key.
 		case b == nil:
 			add(Atom{Field: o.Field, Op: OpNull, Value: false})
 		default:
-			add(Atom{Field: o.Field, Op: OpLt, Value: b})
+			add(Atom{Field: o.Field, Op: cmp, Value: b})
+			if o.Field.Nullable && o.NullsLast() {
+				add(Atom{Field: o.Field, Op: OpNull, Value: true})
+			}
 		}
 		if b == nil {
 			prefix = append(prefix, Atom{Field: o.Field, Op: OpNull, Value: true})
@@ -94,15 +97,18 @@ func SeekAfter(order []OrderKey, values []Value) *Predicate {
 	}
 	if len(order) > 0 {
 		o, b := order[0], values[0]
+		bound := OpGte
+		if o.Desc {
+			bound = OpLte
+		}
 		switch {
-		case b == nil && !o.Desc:
+		case b == nil && o.NullsLast():
 			p.Bound = []Atom{{Field: o.Field, Op: OpNull, Value: true}}
 		case b == nil:
 			// Every row qualifies for the leading field.
-		case o.Desc:
-			p.Bound = []Atom{{Field: o.Field, Op: OpLte, Value: b}}
-		case !o.Field.Nullable:
-			p.Bound = []Atom{{Field: o.Field, Op: OpGte, Value: b}}
+		case !o.Field.Nullable || !o.NullsLast():
+			// No NULL follows the boundary: the rest lie on one side of it.
+			p.Bound = []Atom{{Field: o.Field, Op: bound, Value: b}}
 		}
 	}
 	return p
@@ -162,13 +168,13 @@ func (p *Predicate) Matches(cols []*Field, row Row) bool {
 	return false
 }
 
-// reverse returns order with every direction flipped. Because NULL sorts
-// above every value in both directions, the reversed order is exactly the
+// reverse returns order with every direction flipped. A key's NULLs stay
+// above (or below) every value, so the reversed order is exactly the
 // original read backwards.
 func reverse(order []OrderKey) []OrderKey {
 	out := make([]OrderKey, len(order))
 	for i, o := range order {
-		out[i] = OrderKey{Field: o.Field, Desc: !o.Desc}
+		out[i] = OrderKey{Field: o.Field, Desc: !o.Desc, NullsLow: o.NullsLow}
 	}
 	return out
 }
@@ -216,17 +222,16 @@ func withoutImplied(filters []Cond, order []OrderKey, values []Value) []Cond {
 		if f.Field != o.Field || len(f.Values) != 1 || !sameScalar(f.Values[0], b) {
 			return false
 		}
+		// Rows after a non-NULL boundary lie on one side of it, unless
+		// NULLs follow it; a NULL fails every range filter, so then there
+		// is no implication.
+		if o.Field.Nullable && o.NullsLast() {
+			return false
+		}
 		c := Compare(b, f.Values[0])
 		if !o.Desc {
-			// Rows after b ascending have key ≥ b, or NULL, which fails
-			// the filter: only a NOT NULL field gives the implication.
-			if o.Field.Nullable {
-				return false
-			}
 			return f.Op == OpGte && c >= 0 || f.Op == OpGt && c > 0
 		}
-		// Descending, NULL sorts first, so every row after a non-NULL
-		// boundary has a value ≤ b.
 		return f.Op == OpLte && c <= 0 || f.Op == OpLt && c < 0
 	}
 	if !slices.ContainsFunc(filters, implied) {

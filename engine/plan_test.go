@@ -6,12 +6,26 @@ import (
 	"testing"
 )
 
-// compareRows is the brute-force oracle: lexicographic Compare with each
-// term's direction, NULL above every value.
+// compareRows is the brute-force oracle: lexicographic, each term's NULL
+// taken as +infinity (or -infinity where the term puts NULLs low), then
+// the term's direction applied.
 func compareRows(order []OrderKey, cols []*Field, a, b Row) int {
 	for _, o := range order {
 		i := slices.Index(cols, o.Field)
-		c := Compare(a[i], b[i])
+		x, y := a[i], b[i]
+		var c int
+		switch {
+		case x == nil && y == nil:
+		case x == nil:
+			c = 1
+		case y == nil:
+			c = -1
+		default:
+			c = Compare(x, y)
+		}
+		if (x == nil) != (y == nil) && o.NullsLow {
+			c = -c
+		}
 		if o.Desc {
 			c = -c
 		}
@@ -51,7 +65,7 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		perm := rng.Perm(len(fields))[:1+rng.IntN(len(fields))]
 		var order []OrderKey
 		for _, i := range perm {
-			order = append(order, OrderKey{Field: fields[i], Desc: rng.IntN(2) == 0})
+			order = append(order, OrderKey{Field: fields[i], Desc: rng.IntN(2) == 0, NullsLow: fields[i].Nullable && rng.IntN(2) == 0})
 		}
 		row := make(Row, len(fields))
 		bound := make(Row, len(fields))
@@ -64,6 +78,17 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		}
 		p := SeekAfter(order, bv)
 		want := compareRows(order, fields, row, bound) > 0
+		// Reading the reversed order is reading the order backwards, and
+		// each key's Compare is the oracle's for that key.
+		if back := compareRows(reverse(order), fields, row, bound); back != -compareRows(order, fields, row, bound) {
+			t.Fatalf("order %v: reversed compares %d", order, back)
+		}
+		for _, o := range order {
+			i := slices.Index(fields, o.Field)
+			if got, want := o.Compare(row[i], bound[i]), compareRows([]OrderKey{o}, fields, row, bound); got != want {
+				t.Fatalf("key %+v: Compare(%v, %v) = %d, oracle %d", o, row[i], bound[i], got, want)
+			}
+		}
 		if got := p.Matches(fields, row); got != want {
 			t.Fatalf("order %v boundary %v row %v: predicate says %v, oracle %v", order, bv, row, got, want)
 		}
@@ -132,7 +157,7 @@ func TestWithoutImpliedBruteForce(t *testing.T) {
 		perm := rng.Perm(len(fields))[:1+rng.IntN(len(fields))]
 		var order []OrderKey
 		for _, i := range perm {
-			order = append(order, OrderKey{Field: fields[i], Desc: rng.IntN(2) == 0})
+			order = append(order, OrderKey{Field: fields[i], Desc: rng.IntN(2) == 0, NullsLow: fields[i].Nullable && rng.IntN(2) == 0})
 		}
 		bound := make(Row, len(fields))
 		for i, f := range fields {

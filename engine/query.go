@@ -79,16 +79,40 @@ func formatFilter[T fmt.Stringer](field string, op Op, values []Value, sub [][]T
 	return fmt.Sprintf("%s[%s]=%s", field, op, strings.Join(vs, ","))
 }
 
+// Nulls says where a sort key puts the rows whose value is NULL.
+type Nulls uint8
+
+const (
+	// NullsDefault is the engine's rule: NULL sorts above every value,
+	// last in ascending order and first in descending order (PostgreSQL's
+	// default).
+	NullsDefault Nulls = iota
+	// NullsFirst puts NULLs before every value, whichever the direction.
+	NullsFirst
+	// NullsLast puts NULLs after every value, whichever the direction (as
+	// Elasticsearch places a missing value).
+	NullsLast
+)
+
 // SortKey is one term of a sort.
 type SortKey struct {
 	Field string
 	Desc  bool
+	Nulls Nulls
 }
 
 // Sort is an ordered list of sort keys.
 type Sort []SortKey
 
-// ParseSort parses "-a,b" (a minus sign means descending).
+// Suffixes of a sort term that place its NULLs ("-band_gap.nullslast").
+const (
+	suffixNullsFirst = ".nullsfirst"
+	suffixNullsLast  = ".nullslast"
+)
+
+// ParseSort parses "-a,b.nullsfirst" (a minus sign means descending; a
+// suffix .nullsfirst or .nullslast places the term's NULLs, which
+// otherwise sort above every value).
 func ParseSort(s string) Sort {
 	var out Sort
 	for _, part := range strings.Split(s, ",") {
@@ -96,9 +120,16 @@ func ParseSort(s string) Sort {
 		if part == "" {
 			continue
 		}
-		k := SortKey{Field: part}
+		var k SortKey
+		switch {
+		case strings.HasSuffix(part, suffixNullsFirst):
+			part, k.Nulls = strings.TrimSuffix(part, suffixNullsFirst), NullsFirst
+		case strings.HasSuffix(part, suffixNullsLast):
+			part, k.Nulls = strings.TrimSuffix(part, suffixNullsLast), NullsLast
+		}
+		k.Field = part
 		if strings.HasPrefix(part, "-") {
-			k = SortKey{Field: part[1:], Desc: true}
+			k.Field, k.Desc = part[1:], true
 		} else if strings.HasPrefix(part, "+") {
 			k.Field = part[1:]
 		}
@@ -115,8 +146,26 @@ func (s Sort) String() string {
 		} else {
 			parts[i] = k.Field
 		}
+		switch k.Nulls {
+		case NullsFirst:
+			parts[i] += suffixNullsFirst
+		case NullsLast:
+			parts[i] += suffixNullsLast
+		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// nullsLow reports whether the key's NULLs sort below every value (first
+// ascending, last descending) rather than above.
+func (k SortKey) nullsLow() bool {
+	switch k.Nulls {
+	case NullsFirst:
+		return !k.Desc
+	case NullsLast:
+		return k.Desc
+	}
+	return false
 }
 
 // Query is what a caller asks for: which rows, in which order, which fields.
@@ -140,6 +189,38 @@ type resolved struct {
 type OrderKey struct {
 	Field *Field
 	Desc  bool
+	// NullsLow puts the field's NULLs below every value (first ascending,
+	// last descending); the zero value puts them above, the engine's rule.
+	// Only a nullable field has it set, so that a NOT NULL field's order,
+	// and so its cursors, never depend on a placement that cannot matter.
+	NullsLow bool
+}
+
+// NullsLast reports whether NULLs come after every value in this key's
+// order, as read.
+func (o OrderKey) NullsLast() bool { return o.Desc == o.NullsLow }
+
+// Compare orders two values of the key's field as the key reads them:
+// its direction, and its NULLs where it places them.
+func (o OrderKey) Compare(a, b Value) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil || b == nil:
+		c := 1 // a is NULL
+		if b == nil {
+			c = -1
+		}
+		if !o.NullsLast() {
+			c = -c
+		}
+		return c
+	}
+	c := Compare(a, b)
+	if o.Desc {
+		return -c
+	}
+	return c
 }
 
 // resolve validates q against c. Every error names the parameter at fault
@@ -180,7 +261,7 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 			return nil, invalid(ParamSort, "field %q appears twice", k.Field)
 		}
 		seen[f.Name] = true
-		r.order = append(r.order, OrderKey{Field: f, Desc: k.Desc})
+		r.order = append(r.order, OrderKey{Field: f, Desc: k.Desc, NullsLow: k.nullsLow() && f.Nullable})
 		if f == key {
 			break // the key is unique: later terms could never matter
 		}

@@ -71,17 +71,40 @@ func (o *Oracle) Select(filters []engine.Filter, sort engine.Sort) [][]engine.Va
 	}
 	slices.SortStableFunc(out, func(a, b []engine.Value) int {
 		for i, k := range order {
-			c := engine.Compare(a[idx[i]], b[idx[i]])
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
+			if c := compareKey(k, a[idx[i]], b[idx[i]]); c != 0 {
 				return c
 			}
 		}
 		return 0
 	})
 	return out
+}
+
+// compareKey orders two values as sort key k reads them. NULLs go where
+// the key says: first, last, or by default above every value (last
+// ascending, first descending).
+func compareKey(k engine.SortKey, a, b engine.Value) int {
+	if (a == nil) != (b == nil) {
+		first := k.Desc // the default: NULL above every value
+		switch k.Nulls {
+		case engine.NullsFirst:
+			first = true
+		case engine.NullsLast:
+			first = false
+		}
+		if (a == nil) == first {
+			return -1
+		}
+		return 1
+	}
+	if a == nil {
+		return 0
+	}
+	c := engine.Compare(a, b)
+	if k.Desc {
+		return -c
+	}
+	return c
 }
 
 func (o *Oracle) all(r []engine.Value, fs []engine.Filter) bool {

@@ -106,7 +106,8 @@ func RandomQuery(rng *rand.Rand, t *dataset.Table) engine.Query {
 	var q engine.Query
 	sortable := []string{"a", "f", "s", "t", "b", "id"}
 	for _, i := range rng.Perm(len(sortable))[:rng.IntN(4)] {
-		q.Sort = append(q.Sort, engine.SortKey{Field: sortable[i], Desc: rng.IntN(2) == 0})
+		q.Sort = append(q.Sort, engine.SortKey{Field: sortable[i], Desc: rng.IntN(2) == 0,
+			Nulls: []engine.Nulls{engine.NullsDefault, engine.NullsFirst, engine.NullsLast}[rng.IntN(3)]})
 	}
 	for range rng.IntN(3) {
 		q.Filters = append(q.Filters, randomFilter(rng))

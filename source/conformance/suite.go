@@ -254,6 +254,7 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 		{Sort: engine.Sort{{Field: "a"}}},
 		{Sort: engine.Sort{{Field: "t", Desc: true}, {Field: "s"}}},
 		{Sort: engine.Sort{{Field: "f", Desc: true}}, Filters: []engine.Filter{{Field: "b", Op: engine.OpNull, Values: []engine.Value{false}}}},
+		{Sort: engine.Sort{{Field: "f", Desc: true, Nulls: engine.NullsLast}, {Field: "a", Nulls: engine.NullsFirst}}},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		var writes atomic.Int64

@@ -170,10 +170,11 @@ func SelectWhere(ctx context.Context, d Dialect, c *engine.Collection, list stri
 	return st.sql.String(), st.args, nil
 }
 
-// orderKey appends one ORDER BY term. NULL sorts above every value
-// (engine.Plan): where the database's own default differs, a nullable
-// column says where its NULLs go; a NOT NULL column says nothing, which
-// keeps plain indexes usable for the order.
+// orderKey appends one ORDER BY term. A key's NULLs sort above every value
+// unless it puts them low (engine.OrderKey.NullsLow): where the database's
+// own default differs, a nullable column says where its NULLs go; a
+// column whose NULLs fall where the database puts them anyway says
+// nothing, which keeps plain indexes usable for the order.
 func (st *Statement) orderKey(o engine.OrderKey) error {
 	if err := st.d.Column(st, o.Field); err != nil {
 		return err
@@ -181,9 +182,8 @@ func (st *Statement) orderKey(o engine.OrderKey) error {
 	if o.Desc {
 		st.WriteString(" DESC")
 	}
-	const nullsHigh = true // the engine's rule for every sort key
-	if o.Field.Nullable && nullsHigh == st.d.NullsLow() {
-		if nullsHigh != o.Desc {
+	if o.Field.Nullable && o.NullsLow != st.d.NullsLow() {
+		if o.NullsLast() {
 			st.WriteString(" NULLS LAST")
 		} else {
 			st.WriteString(" NULLS FIRST")

@@ -548,3 +548,64 @@ func BenchmarkKeysetDepth(b *testing.B) {
 		})
 	}
 }
+
+// TestNullPlacementUsesIndex: SQLite's index puts NULLs below every value,
+// so a key that places them low (first ascending, last descending, as the
+// Elasticsearch-backed dialects ask descending) is served by an index on
+// the column, both ways, with no sort; the page is the one that follows.
+func TestNullPlacementUsesIndex(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE nv (id INTEGER PRIMARY KEY, v REAL)`,
+		`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 20000)
+			INSERT INTO nv SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE (i * 7919 % 10007) / 3.0 END FROM seq`,
+		`CREATE INDEX nv_v ON nv (v, id)`,
+		`ANALYZE`)
+	s := openSource(t, path)
+	c := collection(t, s, "nv")
+	v, id := field(t, c, "v"), c.KeyField()
+	for _, desc := range []bool{false, true} {
+		order := []engine.OrderKey{{Field: v, Desc: desc, NullsLow: true}, {Field: id, Desc: desc}}
+		all := run(t, s, &engine.Plan{Collection: c, Columns: []*engine.Field{v, id}, Order: order})
+		for i := 1; i < len(all); i++ {
+			if cmp := order[0].Compare(all[i-1][0], all[i][0]); cmp > 0 || cmp == 0 && order[1].Compare(all[i-1][1], all[i][1]) >= 0 {
+				t.Fatalf("desc %v: rows %d and %d out of order: %v, %v", desc, i-1, i, all[i-1], all[i])
+			}
+		}
+		for _, at := range []int{100, 3000, 19000} { // NULLs, then values, ascending; the reverse descending
+			boundary := all[at]
+			plan := &engine.Plan{Collection: c, Columns: []*engine.Field{v, id}, Order: order, Seek: engine.SeekAfter(order, boundary), Limit: 50}
+			query, args, _, err := s.selectSQL(context.Background(), plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := explain(t, s, query, args)
+			if !strings.Contains(text, "INDEX nv_v") || strings.Contains(text, "TEMP B-TREE") {
+				t.Errorf("desc %v after %v: not an index walk: %s\n%s", desc, boundary, text, query)
+			}
+			got := run(t, s, plan)
+			if len(got) != 50 || got[0][1] != all[at+1][1] {
+				t.Errorf("desc %v after %v: page starts at %v, want %v", desc, boundary, got[0], all[at+1])
+			}
+		}
+	}
+}
+
+// explain returns SQLite's query plan for query, one line per step.
+func explain(t *testing.T, s *Source, query string, args []any) string {
+	t.Helper()
+	rows, err := s.db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var details []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		details = append(details, detail)
+	}
+	return strings.Join(details, "; ")
+}

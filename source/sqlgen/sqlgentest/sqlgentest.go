@@ -89,6 +89,7 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 	}
 	asc := func(f *engine.Field) engine.OrderKey { return engine.OrderKey{Field: f} }
 	desc := func(f *engine.Field) engine.OrderKey { return engine.OrderKey{Field: f, Desc: true} }
+	low := func(k engine.OrderKey) engine.OrderKey { k.NullsLow = true; return k }
 	filter := func(name string, op engine.Op, vs ...engine.Value) engine.Filter {
 		return engine.Filter{Field: name, Op: op, Values: vs}
 	}
@@ -106,6 +107,10 @@ func Cases(t testing.TB, c *engine.Collection) []Case {
 		{Name: "nullable ascending after NULL", Plan: plan([]engine.OrderKey{asc(s), asc(id)}, []engine.Value{nil, int64(7)}, 26, 0)},
 		{Name: "nullable descending after a value", Plan: plan([]engine.OrderKey{desc(s), desc(id)}, []engine.Value{"m", int64(7)}, 26, 0)},
 		{Name: "nullable descending after NULL", Plan: plan([]engine.OrderKey{desc(s), desc(id)}, []engine.Value{nil, int64(7)}, 26, 0)},
+		{Name: "nullable ascending, NULLs first, after a value", Plan: plan([]engine.OrderKey{low(asc(s)), asc(id)}, []engine.Value{"m", int64(7)}, 26, 0)},
+		{Name: "nullable ascending, NULLs first, after NULL", Plan: plan([]engine.OrderKey{low(asc(s)), asc(id)}, []engine.Value{nil, int64(7)}, 26, 0)},
+		{Name: "nullable descending, NULLs last, after a value", Plan: plan([]engine.OrderKey{low(desc(s)), desc(id)}, []engine.Value{"m", int64(7)}, 26, 0)},
+		{Name: "nullable descending, NULLs last, after NULL", Plan: plan([]engine.OrderKey{low(desc(s)), desc(id)}, []engine.Value{nil, int64(7)}, 26, 0)},
 		{Name: "mixed directions", Plan: plan([]engine.OrderKey{desc(n), asc(ts), asc(id)}, []engine.Value{int64(3), at, int64(7)}, 26, 0)},
 		{Name: "row value ascending", Plan: plan([]engine.OrderKey{asc(ts), asc(id)}, []engine.Value{at, int64(7)}, 26, 0)},
 		{Name: "row value descending", Plan: plan([]engine.OrderKey{desc(ts), desc(id)}, []engine.Value{at, int64(7)}, 26, 0)},

@@ -140,8 +140,14 @@ func ids(d document) []string {
 }
 
 // want returns the oracle's ids for filters and sort.
+// want is the oracle's ids for filters in sort, missing values last in
+// both directions, as DataCite (Elasticsearch) orders them.
 func (fx fixture) want(filters []engine.Filter, sort string) []string {
-	rows := fx.oracle.Select(filters, engine.ParseSort(sort))
+	order := engine.ParseSort(sort)
+	for i := range order {
+		order[i].Nulls = engine.NullsLast
+	}
+	rows := fx.oracle.Select(filters, order)
 	out := make([]string, len(rows))
 	for i, k := range fx.oracle.Keys(rows) {
 		out[i] = k.(string)

@@ -139,7 +139,18 @@ func (h *handler) parse(raw string) (*request, error) {
 	default:
 		r.query.Sort = h.pageSort
 	}
+	r.query.Sort = missingLast(r.query.Sort)
 	return r, nil
+}
+
+// missingLast places NULLs after every value in both directions, where
+// Elasticsearch, behind DataCite, puts a document that has no value.
+func missingLast(s engine.Sort) engine.Sort {
+	out := slices.Clone(s)
+	for i := range out {
+		out[i].Nulls = engine.NullsLast
+	}
+	return out
 }
 
 // filter adds the filter a parameter names: provider-id=cern (or a

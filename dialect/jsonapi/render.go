@@ -106,8 +106,10 @@ func (n *resolver) sort(s string) (engine.Sort, error) {
 	out := engine.ParseSort(s)
 	for i, k := range out {
 		f := n.field(k.Field)
-		if f == nil {
-			return nil, engine.Invalidf(paramSort, "unknown sort field %q", k.Field)
+		if f == nil || k.Nulls != engine.NullsDefault {
+			// DataCite has no NULL placement to ask for (missing values
+			// sort last), so a placement suffix names no field.
+			return nil, engine.Invalidf(paramSort, "unknown sort field %q", strings.TrimPrefix(engine.Sort{k}.String(), "-"))
 		}
 		out[i].Field = f.Name
 	}

@@ -345,11 +345,18 @@ func TestOtherErrors(t *testing.T) {
 	}
 }
 
-// oracle returns the item ids ordered by score with NULL above every value,
-// then id in the same direction: what the engine promises for sort=score.
-func oracle(desc bool) []int64 {
+// oracle returns the item ids ordered by score with NULL above every value
+// (or first or last, as nulls says), then id in the same direction: what
+// the engine promises for sort=score.
+func oracle(desc bool, nulls ...engine.Nulls) []int64 {
 	s := slices.Clone(items)
 	slices.SortFunc(s, func(a, b item) int {
+		if (a.score == nil) != (b.score == nil) && len(nulls) > 0 && nulls[0] != engine.NullsDefault {
+			if (a.score == nil) == (nulls[0] == engine.NullsFirst) {
+				return -1
+			}
+			return 1
+		}
 		c := engine.Compare(a.score, b.score)
 		if c == 0 {
 			c = engine.Compare(a.id, b.id)
@@ -378,12 +385,16 @@ func ids(t *testing.T, e envelope) []int64 {
 // the last, and checks both against the oracle for every page size.
 func TestHarvest(t *testing.T) {
 	h := newHandler(t)
-	for _, desc := range []bool{false, true} {
-		sort := "score"
-		if desc {
-			sort = "-score"
-		}
-		want := oracle(desc)
+	for _, tc := range []struct {
+		sort  string
+		desc  bool
+		nulls engine.Nulls
+	}{
+		{"score", false, engine.NullsDefault}, {"-score", true, engine.NullsDefault},
+		{"score.nullsfirst", false, engine.NullsFirst}, {"-score.nullslast", true, engine.NullsLast},
+		{"score.nullslast", false, engine.NullsLast}, {"-score.nullsfirst", true, engine.NullsFirst},
+	} {
+		sort, want := tc.sort, oracle(tc.desc, tc.nulls)
 		for limit := 1; limit <= len(items)+1; limit++ {
 			var got []int64
 			link := fmt.Sprintf("/v1/items?sort=%s&limit=%d", sort, limit)

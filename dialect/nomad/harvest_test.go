@@ -84,7 +84,9 @@ func harvestPOST(t testing.TB, h http.Handler, hc harvestCase, size int, pause f
 func TestHarvest(t *testing.T) {
 	fx := newFixture(t)
 	for _, hc := range harvestCases {
-		sort := engine.Sort{{Field: hc.sortCol, Desc: hc.desc}}
+		// Entries with no value last in both directions, as NOMAD
+		// (Elasticsearch) orders them.
+		sort := engine.Sort{{Field: hc.sortCol, Desc: hc.desc, Nulls: engine.NullsLast}}
 		if hc.sortCol != "entry_id" {
 			sort = append(sort, engine.SortKey{Field: "entry_id", Desc: hc.desc})
 		}
@@ -150,7 +152,9 @@ func TestHarvestConcurrentInserts(t *testing.T) {
 	db.SetMaxOpenConns(1)
 
 	for _, hc := range harvestCases[:3] {
-		sort := engine.Sort{{Field: hc.sortCol, Desc: hc.desc}}
+		// Entries with no value last in both directions, as NOMAD
+		// (Elasticsearch) orders them.
+		sort := engine.Sort{{Field: hc.sortCol, Desc: hc.desc, Nulls: engine.NullsLast}}
 		if hc.sortCol != "entry_id" {
 			sort = append(sort, engine.SortKey{Field: "entry_id", Desc: hc.desc})
 		}

@@ -428,7 +428,9 @@ func (h *Handler) finish(req *request, rp rawPagination, filters []engine.Filter
 	var orderField *engine.Field
 	if req.orderBy != h.s.id {
 		orderField = req.orderBy.f
-		req.query.Sort = engine.Sort{{Field: orderField.Name, Desc: req.desc}, {Field: id.Name, Desc: req.desc}}
+		// Elasticsearch, behind NOMAD, puts an entry with no value last
+		// in both directions.
+		req.query.Sort = engine.Sort{{Field: orderField.Name, Desc: req.desc, Nulls: engine.NullsLast}, {Field: id.Name, Desc: req.desc}}
 	}
 	req.query.Filters = filters
 	if h.public != nil {

@@ -10,6 +10,8 @@ package wire
 // (url.Values.Encode, url.QueryEscape, PHP's urlencode); the two appenders
 // below make the parts a link echoes from the request the same.
 
+import "net/url"
+
 const upperHex = "0123456789ABCDEF"
 
 // AppendQuery appends a raw query string as a client sent it (pairs, their
@@ -39,6 +41,17 @@ func AppendQuery(b []byte, raw string) []byte {
 		default:
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 		}
+	}
+	return b
+}
+
+// AppendRequestURI appends the path and query of a request's URL (as
+// url.URL.RequestURI gives them) through AppendPath and AppendQuery: the
+// request as sent, made safe to echo in a self link.
+func AppendRequestURI(b []byte, u *url.URL) []byte {
+	b = AppendPath(b, u.EscapedPath())
+	if u.RawQuery != "" || u.ForceQuery {
+		b = AppendQuery(append(b, '?'), u.RawQuery)
 	}
 	return b
 }

@@ -109,3 +109,20 @@ func FuzzAppendPath(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendRequestURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"/dois":                                  "/dois",
+		"/dois?":                                 "/dois?",
+		"/dois?page[size]=2&sort=-created,title": "/dois?page%5Bsize%5D=2&sort=-created%2Ctitle",
+		"/v1/a,b?x=1":                            "/v1/a%2Cb?x=1",
+	} {
+		u, err := url.ParseRequestURI(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(AppendRequestURI(nil, u)); got != want {
+			t.Errorf("AppendRequestURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

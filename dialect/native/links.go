@@ -22,11 +22,7 @@ type link struct {
 // links go into a Link header, which many clients split on every comma.
 func pageLinks(r *http.Request, base string, q url.Values, p *engine.Page) []link {
 	path := string(wire.AppendPath([]byte(base), r.URL.EscapedPath()))
-	self := path
-	if r.URL.RawQuery != "" {
-		self = string(wire.AppendQuery(append([]byte(self), '?'), r.URL.RawQuery))
-	}
-	ls := []link{{"self", self}}
+	ls := []link{{"self", string(wire.AppendRequestURI([]byte(base), r.URL))}}
 	at := func(set func(url.Values)) string {
 		v := make(url.Values, len(q)+1)
 		for k, vs := range q {

@@ -1,5 +1,7 @@
 package wire
 
+import "net/url"
+
 // Links are read by more than URI parsers: many clients split a Link header
 // on every comma, or a link's parameters on every semicolon, before they look
 // for the angle brackets, and then throw, stop after one page or follow a
@@ -7,10 +9,8 @@ package wire
 // byte but the unreserved ones (RFC 3986: letters, digits, "-._~"), the
 // percent escapes and the few delimiters the URL's structure needs. The
 // links a dialect builds from parameters are encoded that way already
-// (url.Values.Encode, url.QueryEscape, PHP's urlencode); the two appenders
+// (url.Values.Encode, url.QueryEscape, PHP's urlencode); the appenders
 // below make the parts a link echoes from the request the same.
-
-import "net/url"
 
 const upperHex = "0123456789ABCDEF"
 
@@ -22,28 +22,7 @@ const upperHex = "0123456789ABCDEF"
 // %25. Every form decoder (url.ParseQuery, PHP's parse_str, Rack) reads the
 // same parameters from the result as from raw, so a self link stays the
 // request it names.
-func AppendQuery(b []byte, raw string) []byte {
-	inValue := false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case unreserved(c) || c == '+':
-			b = append(b, c)
-		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
-			b = append(b, raw[i:i+3]...)
-			i += 2
-		case c == '&':
-			b = append(b, c)
-			inValue = false
-		case c == '=' && !inValue:
-			b = append(b, c)
-			inValue = true
-		default:
-			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
-		}
-	}
-	return b
-}
+func AppendQuery(b []byte, raw string) []byte { return appendEscaped(b, raw, true) }
 
 // AppendRequestURI appends the path and query of a request's URL (as
 // url.URL.RequestURI gives them) through AppendPath and AppendQuery: the
@@ -60,15 +39,27 @@ func AppendRequestURI(b []byte, u *url.URL) []byte {
 // byte but '/', the unreserved ones and the escapes already in it
 // percent-encoded, as AppendQuery does for a query. A path names the same
 // resource after it: servers match paths decoded segment by segment.
-func AppendPath(b []byte, path string) []byte {
-	for i := 0; i < len(path); i++ {
-		c := path[i]
+func AppendPath(b []byte, path string) []byte { return appendEscaped(b, path, false) }
+
+// appendEscaped appends s with every byte percent-encoded but the
+// unreserved ones, the escapes already in it, and the delimiters of a
+// query (query) or a path.
+func appendEscaped(b []byte, s string, query bool) []byte {
+	inValue := false // after the first '=' of a query's pair
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case unreserved(c) || c == '/':
+		case unreserved(c), query && c == '+', !query && c == '/':
 			b = append(b, c)
-		case c == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]):
-			b = append(b, path[i:i+3]...)
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, s[i:i+3]...)
 			i += 2
+		case query && c == '&':
+			b = append(b, c)
+			inValue = false
+		case query && c == '=' && !inValue:
+			b = append(b, c)
+			inValue = true
 		default:
 			b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 		}

@@ -145,23 +145,7 @@ func TestOddCollectionName(t *testing.T) {
 	if err := sqlite.Load(ctx, file, []*dataset.Table{tbl}, nil); err != nil {
 		t.Fatal(err)
 	}
-	src, err := sqlite.Open(ctx, file, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	cols, err := src.Collections(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := engine.NewSigner([]byte(testSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(src, signer, cols)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := openEngine(t, file, nil)
 	h := New(e, Options{Path: "/v1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 
 	var list struct {

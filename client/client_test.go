@@ -52,6 +52,8 @@ func harvestCases(base string) []harvestCase {
 		{"jsonapi", JSONAPI, Request{URL: base + "/dois"}, 31, []string{"id"}, "dois", nil},
 		{"gocdb", GOCDB, Request{URL: base + "/gocdbpi/public/?method=get_downtime"}, 0, []string{"ID"}, "downtimes", nil},
 		{"link", Link, Request{URL: base + "/v1/dois?limit=45"}, 0, []string{"id"}, "dois", nil},
+		// A sort and a filter with commas: the Link header carries them as %2C.
+		{"link, two sort keys", Link, Request{URL: base + "/v1/dois?limit=45&sort=-created,id&state[in]=findable,draft"}, 0, []string{"id"}, "dois", url.Values{"state[in]": {"findable,draft"}}},
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -179,18 +178,14 @@ func jsonRecords(body []byte) ([]Record, map[string]json.RawMessage, error) {
 	return nil, nil, errors.New("read page: no array of records (data, results, items or records)")
 }
 
-var linkRel = regexp.MustCompile(`<([^>]*)>\s*((?:;\s*[^;,]+)*)`)
-
-// nextLink finds the next page's URL: the Link header first, then the
-// JSON body's links.next, next or next_page_url.
+// nextLink finds the next page's URL: the first link with rel "next" in
+// the Link header fields, then the JSON body's links.next, next or
+// next_page_url.
 func nextLink(resp Response, top map[string]json.RawMessage) string {
 	for _, h := range resp.Header.Values("Link") {
-		for _, m := range linkRel.FindAllStringSubmatch(h, -1) {
-			for _, param := range strings.Split(m[2], ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(param), "=")
-				if strings.EqualFold(k, "rel") && slicesContain(strings.Fields(strings.Trim(v, `"`)), "next") {
-					return m[1]
-				}
+		for _, l := range parseLinks(h) {
+			if l.hasRel("next") {
+				return l.target
 			}
 		}
 	}
@@ -213,15 +208,6 @@ func nextLink(resp Response, top map[string]json.RawMessage) string {
 		}
 	}
 	return ""
-}
-
-func slicesContain(ss []string, s string) bool {
-	for _, x := range ss {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func resolve(base, ref string) (string, error) {

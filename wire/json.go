@@ -1,6 +1,6 @@
 // Package wire holds the encodings every dialect writes: JSON values,
-// CSV fields, XML text, and a response writer that streams in constant
-// memory. Values are appended to byte slices by hand: pages are written
+// CSV fields, XML text, link URLs, and a response writer that streams in
+// constant memory. Values are appended to byte slices by hand: pages are written
 // thousands of times a second, and reflection per row would dominate.
 package wire
 

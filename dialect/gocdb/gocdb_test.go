@@ -453,8 +453,9 @@ func TestStreamUnpaged(t *testing.T) {
 	}
 }
 
-// TestLinks pins GOCDB's link building: self verbatim, next_cursor kept in
-// place, prev_cursor and next_cursor appended, PHP's urlencode.
+// TestLinks pins GOCDB's link building: self as sent (its escapes and
+// order kept, a raw comma percent-encoded), next_cursor kept in place,
+// prev_cursor and next_cursor appended, PHP's urlencode.
 func TestLinks(t *testing.T) {
 	fx := newFixture(t)
 	tests := []struct {
@@ -472,6 +473,13 @@ func TestLinks(t *testing.T) {
 			"/gocdbpi/public/?method=get_downtime&prev_cursor=500&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00",
 			"?method=get_downtime&prev_cursor=500&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00",
 			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00&next_cursor=NEXT",
+			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00&prev_cursor=PREV",
+			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00&next_cursor=0",
+		},
+		{
+			"/gocdbpi/public/?method=get_downtime&sitelist=UKI-ALDERHOLM,DE-ESKVALE&next_cursor=0&windowstart=2010-01-01+00:00:00",
+			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&next_cursor=0&windowstart=2010-01-01+00%3A00%3A00",
+			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&next_cursor=NEXT&windowstart=2010-01-01+00%3A00%3A00",
 			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00&prev_cursor=PREV",
 			"?method=get_downtime&sitelist=UKI-ALDERHOLM%2CDE-ESKVALE&windowstart=2010-01-01+00%3A00%3A00&next_cursor=0",
 		},

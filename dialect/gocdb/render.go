@@ -109,7 +109,10 @@ func (h *Handler) appendPage(b []byte, r *http.Request, req *request, p *engine.
 	base := appendBase(nil, r)
 	b = append(b, xmlDecl...)
 	b = append(b, "<results>\n  <meta>\n"...)
-	b = appendLink(b, "self", base, []byte(r.URL.RawQuery))
+	// self is the query as sent (GOCDB does not rebuild it), with the
+	// reserved characters a client left raw percent-encoded, so that every
+	// link is safe in any list a client splits on commas.
+	b = appendLink(b, "self", base, wire.AppendQuery(nil, r.URL.RawQuery))
 	// GOCDB edits one copy of the query for all three links, in this order.
 	ps := slices.Clone(req.params)
 	var q []byte
@@ -165,7 +168,7 @@ func appendBase(b []byte, r *http.Request) []byte {
 		b = append(b, "http://"...)
 	}
 	b = append(b, r.Host...)
-	b = append(b, r.URL.EscapedPath()...)
+	b = wire.AppendPath(b, r.URL.EscapedPath())
 	return append(b, '?')
 }
 

@@ -50,10 +50,13 @@ func (h *handler) appendList(b []byte, r *http.Request, req *request, p *engine.
 	}
 	base := baseURL(r)
 	b = append(b, `},"links":{"self":`...)
-	b = wire.AppendString(b, base+r.URL.RequestURI())
+	// self is the request as sent, with the reserved characters a client
+	// left raw percent-encoded, as next is: a client may carry either link
+	// in a list that is split on commas.
+	b = wire.AppendString(b, string(wire.AppendRequestURI([]byte(base), r.URL)))
 	if next := h.next(req, p); next != "" {
 		b = append(b, `,"next":`...)
-		b = wire.AppendString(b, base+h.path+"?"+next)
+		b = wire.AppendString(b, string(wire.AppendPath([]byte(base), h.path))+"?"+next)
 	}
 	return append(b, "}}\n"...)
 }

@@ -253,7 +253,7 @@ func TestSeedExamples(t *testing.T) {
 		if *first.Meta.Total != int64(len(wantAll)) || *first.Meta.Page != 1 || *second.Meta.Page != 2 {
 			t.Errorf("meta %+v / %+v, want total %d and pages 1, 2", first.Meta, second.Meta, len(wantAll))
 		}
-		if got, want := first.Links["self"], host+"/dois?provider-id=caltech&page[size]=1000"; got != want {
+		if got, want := first.Links["self"], host+"/dois?provider-id=caltech&page%5Bsize%5D=1000"; got != want {
 			t.Errorf("self %q, want %q", got, want)
 		}
 		// The demo's dois are a fifth of its 20,000 entries: the unfiltered

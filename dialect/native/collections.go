@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"folio/engine"
+	"folio/wire"
 )
 
 // The listing is small and rarely asked for, so it uses encoding/json.
@@ -53,7 +54,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	for _, c := range h.e.Collections() {
 		d := collectionDoc{
 			Name:   c.Name,
-			URL:    base + url.PathEscape(c.Name),
+			URL:    string(wire.AppendPath([]byte(base), url.PathEscape(c.Name))),
 			Paging: []string{"offset"},
 			Limits: limitsDoc{c.DefaultLimit, c.MaxLimit, c.MaxOffset},
 			Fields: []fieldDoc{},

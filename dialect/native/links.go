@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/wire"
 )
 
 // link is one navigation link of a page.
@@ -16,14 +17,12 @@ type link struct {
 
 // pageLinks returns the self, first, prev, next and last links of a page:
 // the request's URL with its other parameters kept and only the position
-// (cursor or offset) changed.
+// (cursor or offset) changed. Every reserved character in a path or query
+// value is percent-encoded, commas in sort, fields and lists included: the
+// links go into a Link header, which many clients split on every comma.
 func pageLinks(r *http.Request, base string, q url.Values, p *engine.Page) []link {
-	path := base + r.URL.EscapedPath()
-	self := path
-	if r.URL.RawQuery != "" {
-		self += "?" + r.URL.RawQuery
-	}
-	ls := []link{{"self", self}}
+	path := string(wire.AppendPath([]byte(base), r.URL.EscapedPath()))
+	ls := []link{{"self", string(wire.AppendRequestURI([]byte(base), r.URL))}}
 	at := func(set func(url.Values)) string {
 		v := make(url.Values, len(q)+1)
 		for k, vs := range q {
@@ -32,7 +31,7 @@ func pageLinks(r *http.Request, base string, q url.Values, p *engine.Page) []lin
 			}
 		}
 		set(v)
-		if s := encodeQuery(v); s != "" {
+		if s := v.Encode(); s != "" {
 			return path + "?" + s
 		}
 		return path
@@ -83,10 +82,4 @@ func linkHeader(ls []link) string {
 		b.WriteByte('"')
 	}
 	return b.String()
-}
-
-// encodeQuery is url.Values.Encode with commas left readable: they separate
-// list values (sort=-a,b, fields=a,b, in=1,2) and need no escaping in a query.
-func encodeQuery(v url.Values) string {
-	return strings.ReplaceAll(v.Encode(), "%2C", ",")
 }

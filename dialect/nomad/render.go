@@ -92,7 +92,8 @@ func (h *Handler) appendURLs(b []byte, r *http.Request, req *request, next []byt
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	base := scheme + "://" + r.Host + r.URL.Path
+	origin := scheme + "://" + r.Host
+	base := string(wire.AppendPath([]byte(origin), r.URL.EscapedPath()))
 	q := r.URL.Query()
 	link := func(key string, edit func(url.Values)) {
 		v := url.Values{}
@@ -109,12 +110,11 @@ func (h *Handler) appendURLs(b []byte, r *http.Request, req *request, next []byt
 		b = append(b, `":`...)
 		b = wire.AppendString(b, u)
 	}
+	// page_url is the request as sent, with the reserved characters a
+	// client left raw (commas, brackets, the braces and quotes of a
+	// json_query) percent-encoded, as url.Values.Encode does for the others.
 	b = append(b, `,"page_url":`...)
-	if r.URL.RawQuery != "" {
-		b = wire.AppendString(b, base+"?"+r.URL.RawQuery)
-	} else {
-		b = wire.AppendString(b, base)
-	}
+	b = wire.AppendString(b, string(wire.AppendRequestURI([]byte(origin), r.URL)))
 	if next != nil {
 		// folio drops page_offset as well as page: with both, the link
 		// would be refused (NOMAD keeps it).

@@ -309,6 +309,9 @@ func (r *request) downtimeFilters(now time.Time) error {
 	if md.start == nil {
 		return nil
 	}
+	// Whole seconds, as Doctrine binds GOCDB's DateTime('now') ('Y-m-d
+	// H:i:s'), so that a downtime starting this very second is not yet
+	// under way.
 	now = now.UTC().Truncate(time.Second)
 	_, hasStart := ps.get(paramStartDate)
 	_, hasEnd := ps.get(paramEndDate)

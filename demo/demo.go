@@ -71,6 +71,7 @@ const (
 	streamDOIs
 	streamDowntimes
 	streamProfiles
+	streamDowntimeEndpoints // the downtimes' affected endpoints, after the other columns
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {

@@ -453,6 +453,8 @@ func TestDowntimes(t *testing.T) {
 	keys := map[string]bool{}
 	want := int64(1)
 	sharedStart := map[time.Time]int{}
+	endpointHost, hostScopes := map[int64]string{}, map[string]string{}
+	affectedCounts, tagCounts := map[int]int{}, map[string]int{}
 	for row := range tb.Rows {
 		if id := get(row, "id").(int64); id != want {
 			t.Fatalf("id %d, want %d", id, want)
@@ -474,12 +476,78 @@ func TestDowntimes(t *testing.T) {
 			t.Fatalf("%s: end %v not after start %v", k, end, start)
 		}
 		sharedStart[start]++
-		if h := get(row, "hostname").(string); !host.MatchString(h) {
+		h := get(row, "hostname").(string)
+		if !host.MatchString(h) {
 			t.Fatalf("hostname %q", h)
+		}
+
+		// What GOCDB derives from the service.
+		kind := get(row, "service_type").(string)
+		if e := get(row, "endpoint"); e != h+kind {
+			t.Fatalf("%s: endpoint %v, want hostname and service type run together", k, e)
+		}
+		if u := get(row, "portal_url"); u != fmt.Sprintf("https://gocdb.example/portal/index.php?Page_Type=Downtime&id=%d", want-1) {
+			t.Fatalf("%s: portal_url %v", k, u)
+		}
+		var affected []struct {
+			ID            *int64
+			NAME, URL     string
+			INTERFACENAME string
+			MONITORED     string `json:"ENDPOINT_MONITORED"`
+		}
+		if err := json.Unmarshal([]byte(get(row, "affected_endpoints").(string)), &affected); err != nil || affected == nil {
+			t.Fatalf("%s: affected_endpoints %v: %v", k, get(row, "affected_endpoints"), err)
+		}
+		for _, a := range affected {
+			if a.ID == nil || !strings.HasPrefix(a.NAME, strings.SplitN(h, ".", 2)[0]+"-") || a.INTERFACENAME != kind ||
+				a.URL != "" && !strings.Contains(a.URL, "://"+h) || a.MONITORED != "Y" && a.MONITORED != "N" {
+				t.Fatalf("%s: affected endpoint %+v of %s", k, a, h)
+			}
+			if prev, ok := endpointHost[*a.ID]; ok && prev != h {
+				t.Fatalf("endpoint %d belongs to %s and %s", *a.ID, prev, h)
+			}
+			endpointHost[*a.ID] = h
+		}
+		affectedCounts[len(affected)]++
+		if ngi := get(row, "ngi").(string); !strings.HasPrefix(ngi, "NGI_") && ngi != "AsiaPacific" && ngi != "ROC_Canada" {
+			t.Fatalf("%s: ngi %q", k, ngi)
+		}
+		sc := get(row, "scopes").(string)
+		var tags []string
+		if err := json.Unmarshal([]byte(sc), &tags); err != nil || len(tags) == 0 {
+			t.Fatalf("%s: scopes %q: %v", k, sc, err)
+		}
+		if prev, ok := hostScopes[h]; ok && prev != sc {
+			t.Fatalf("host %s has scopes %s and %s", h, prev, sc)
+		}
+		hostScopes[h] = sc
+		for _, tag := range tags {
+			tagCounts[tag]++
 		}
 	}
 	if len(sharedStart) == tb.Len {
 		t.Error("no two downtimes start together: start_date sorts have no ties")
+	}
+	if affectedCounts[0] == 0 || affectedCounts[1] == 0 || affectedCounts[2] == 0 {
+		t.Errorf("affected endpoints per downtime: %v, want downtimes with none, one and two", affectedCounts)
+	}
+	for _, tag := range []string{"EGI", "wlcg", "cms", "Local"} {
+		if tagCounts[tag] == 0 || tagCounts[tag] == tb.Len {
+			t.Errorf("scope tag %s on %d of %d downtimes", tag, tagCounts[tag], tb.Len)
+		}
+	}
+
+	// The columns from before the GOCDB elements keep their values, so that
+	// what was pinned over them (golden files) still holds.
+	h := sha256.New()
+	for row := range tb.Rows {
+		for _, v := range row[:11] {
+			fmt.Fprintf(h, "%T:%s|", v, engine.FormatValue(v))
+		}
+		h.Write([]byte{'\n'})
+	}
+	if got := fmt.Sprintf("%x", h.Sum(nil)); got != "f6a08aa918bdc2a27962d6ad46100c5099bf455bc6cc601efe164e4bdeec1084" {
+		t.Errorf("the first eleven columns changed: digest %s", got)
 	}
 }
 

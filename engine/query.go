@@ -36,6 +36,33 @@ const (
 // Ops lists every operator, in the order documentation shows them.
 var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpNull, OpAll, OpAny, OpNone}
 
+// OpsFor lists the operators a filter on a field of type t may use, in the
+// order of Ops. It is the one table of which operator applies to which type:
+// the engine accepts exactly these (checkFilter) and listings advertise them.
+func OpsFor(t Type) []Op {
+	var out []Op
+	for _, op := range Ops {
+		if opApplies(op, t) {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// opApplies reports whether op may filter a field of type t (OpsFor).
+func opApplies(op Op, t Type) bool {
+	switch op {
+	case OpNull:
+		return true
+	case OpAll, OpAny, OpNone:
+		return t == TypeJSON
+	case OpPrefix, OpContains:
+		return t == TypeText
+	}
+	// Comparisons and in: every scalar type has an order and an equality.
+	return t != TypeJSON
+}
+
 // ValidOp reports whether op exists.
 func ValidOp(op Op) bool {
 	for _, o := range Ops {
@@ -397,12 +424,15 @@ func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 		return Cond{}, invalidFilter(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
 	}
 	arrayOp := f.Op == OpAll || f.Op == OpAny || f.Op == OpNone
-	switch {
-	case fd.Type == TypeJSON && !arrayOp && f.Op != OpNull:
-		return Cond{}, invalidFilter(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
-	case fd.Type != TypeJSON && arrayOp:
-		return Cond{}, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
-	case (f.Op == OpPrefix || f.Op == OpContains) && fd.Type != TypeText:
+	if !opApplies(f.Op, fd.Type) {
+		// The message says what would work instead.
+		switch {
+		case fd.Type == TypeJSON:
+			return Cond{}, invalidFilter(f.Field, "field %q is a JSON array: use all, any, none or null", f.Field)
+		case arrayOp:
+			return Cond{}, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
+		}
+		// What is left for a scalar field are the text operators.
 		return Cond{}, invalidFilter(f.Field, "operator %s applies only to text fields", f.Op)
 	}
 	out := Cond{Field: fd, Op: f.Op}

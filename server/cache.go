@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"folio/engine"
@@ -82,7 +83,9 @@ func (c *pageCache) remove(el *list.Element) {
 
 // cacheResponses answers repeated GET requests from the cache while the data
 // is unchanged. Requests with conditional or range headers, and responses
-// that stream (flush), are too large or are not 200, pass through untouched.
+// that stream (flush), are too large, are not 200 or say Cache-Control:
+// no-store (an answer that depends on the time, not only on the data), pass
+// through untouched.
 func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +120,7 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			}
 			body, header := rec.body, rec.header.Clone()
 			rec.flushTo(w)
-			if rec.status == http.StatusOK {
+			if rec.status == http.StatusOK && !strings.Contains(header.Get("Cache-Control"), "no-store") {
 				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body})
 			}
 		})

@@ -116,3 +116,30 @@ func TestPageCacheStreamsPassThrough(t *testing.T) {
 		t.Errorf("streamed response has Content-Length %d", resp.ContentLength)
 	}
 }
+
+// A response marked Cache-Control: no-store depends on more than the data
+// (the time, for GOCDB's ongoing_only): it is never kept.
+func TestPageCacheNoStore(t *testing.T) {
+	e := newEngine(t)
+	var calls atomic.Int64
+	h := cacheResponses(newPageCache(e.Source(), 1<<20))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if r.URL.Query().Get("volatile") != "" {
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		w.Write([]byte{byte('0' + n)})
+	}))
+	for _, tt := range []struct {
+		target string
+		calls  int64 // handler calls after two requests
+	}{{"/?volatile=1", 2}, {"/", 1}} {
+		calls.Store(0)
+		for range 2 {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
+		}
+		if got := calls.Load(); got != tt.calls {
+			t.Errorf("%s: the handler answered %d of 2 requests, want %d", tt.target, got, tt.calls)
+		}
+	}
+}

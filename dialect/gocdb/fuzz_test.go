@@ -17,6 +17,8 @@ func FuzzQuery(f *testing.F) {
 		"method=get_downtime&sitelist=UKI-ALDERHOLM,DE-ESKVALE&startdate=2010-01-01&next_cursor=007",
 		"method=get_downtime&page_size=5",
 		"method=%zz&next_cursor=%",
+		"method=get_downtime&scope=&scope_match=any&topentity=NGI_UK&ongoing_only=yes&next_cursor=0",
+		"method=get_downtime&all_lastmonth&scope=EGI,,wlcg&windowend=2010-01-01",
 	} {
 		f.Add(s)
 	}

@@ -23,11 +23,30 @@
 //	            each attribute and element name, lower-cased, with eq)
 //	page_size   rows per page when paging, reported as max_page_size
 //	            (default 100)
+//	nested      "NAME=ITEM,…": child elements whose JSON value is written as
+//	            XML children, each array item as an ITEM element, as GOCDB
+//	            writes AFFECTED_ENDPOINTS
+//	period      "START,END": the row's period, which enables get_downtime's
+//	            time parameters ongoing_only, startdate, enddate,
+//	            windowstart, windowend and all_lastmonth
+//	topentity   the text fields get_downtime's topentity matches, any of
+//	            them (GOCDB: host, site, NGI or country name)
+//	scope       a JSON array field of scope tags, which scope and
+//	            scope_match filter on; without it both are accepted and
+//	            filter nothing
+//	default_scope        the scope of a request that names none (default:
+//	                     none)
+//	default_scope_match  all (default) or any: how several scopes match
+//	                     when scope_match is not given
 //
 // A NAME is a key of the mount's field map, or else the name of a visible
 // field of the collection, compared without case (ID finds id). Time values
 // are written as Unix seconds, as GOCDB writes them, except under names that
 // start with FORMATED_ (GOCDB's spelling), which carry "2006-01-02 15:04".
+//
+// Answers that depend on the time of the request (ongoing_only,
+// all_lastmonth) read the handler's clock and are sent with
+// Cache-Control: no-store.
 //
 // Several mounts may share a path (NewGroup), one method each, as GOCDB
 // serves all its methods under /gocdbpi/public/.
@@ -39,6 +58,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"folio/config"
 	"folio/engine"
@@ -58,6 +78,9 @@ type Handler struct {
 	mux     *http.ServeMux
 	methods map[string]*method
 	bufs    wire.Buffers // *[]byte page buffers
+	// now is the clock of the time parameters (ongoing_only,
+	// all_lastmonth): time.Now when serving, a fixed time in tests.
+	now func() time.Time
 }
 
 // New returns the handler of one gocdb mount: one method, named by the
@@ -74,6 +97,15 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 // parameter picks one. The mounts must have the same path and distinct
 // methods.
 func NewGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger) (http.Handler, error) {
+	h, err := newGroup(e, mounts, log, time.Now)
+	if err != nil {
+		return nil, err // not a nil *Handler in a non-nil interface
+	}
+	return h, nil
+}
+
+// newGroup is NewGroup with the clock the time parameters read.
+func newGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger, now func() time.Time) (*Handler, error) {
 	if len(mounts) == 0 {
 		return nil, errors.New("gocdb: no mount")
 	}
@@ -81,7 +113,7 @@ func NewGroup(e *engine.Engine, mounts []config.Mount, log *slog.Logger) (http.H
 		log = slog.Default()
 	}
 	path := strings.TrimSuffix(mounts[0].Path, "/")
-	h := &Handler{e: e, path: path, log: log, mux: http.NewServeMux(), methods: map[string]*method{}}
+	h := &Handler{e: e, path: path, log: log, mux: http.NewServeMux(), methods: map[string]*method{}, now: now}
 	h.errs = httperr.Writer{Shape: shape{}, Log: log}
 	for _, m := range mounts {
 		if strings.TrimSuffix(m.Path, "/") != path {
@@ -117,6 +149,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.errs.Error(w, r, err)
 		return
+	}
+	if req.volatile {
+		// The same URL answers differently a minute later: no cache, folio's
+		// page cache included, may keep it.
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	if !req.paged {
 		h.stream(w, r, req)

@@ -351,7 +351,8 @@ func TestHarvestWhileInserting(t *testing.T) {
 		for range n {
 			next++
 			if _, err := db.Exec(`INSERT INTO downtimes SELECT ?, primary_key || '-' || ?, classification, severity,
-				description, insert_date, start_date, end_date, hostname, service_type, site
+				description, insert_date, start_date, end_date, hostname, service_type, site,
+				endpoint, portal_url, affected_endpoints, ngi, scopes
 				FROM downtimes WHERE id = ?`, next, next, next%maxID+1); err != nil {
 				t.Error(err)
 				return
@@ -557,7 +558,6 @@ func TestBadInput(t *testing.T) {
 		{"/gocdbpi/public/?method=get_site&next_cursor=0", 400, "Unable to find method: get_site"},
 		{"/gocdbpi/public/?method=%3Cb%3E", 400, "Unable to find method: <b>"},
 		{base + "&page_size=5&next_cursor=0", 400, "Unsupported parameter: page_size"},
-		{base + "&scope=EGI", 400, "Unsupported parameter: scope"},
 		{base + "&page=2", 400, "Unsupported parameter: page"},
 		{base + "&limit=1000", 400, "Unsupported parameter: limit"},
 		{base + "&severity=%22x%22", 400, `Unsuported chracter in value: "x"`},
@@ -570,6 +570,16 @@ func TestBadInput(t *testing.T) {
 		{base + "&prev_cursor=AQID", 400, "Invalid 'prev_cursor' parameter - must be a whole number greater than or equal to zero"},
 		{base + "&id=x7", 400, `Invalid 'id' parameter - "x7" is not an integer`},
 		{base + "&startdate=2024-13-45&next_cursor=0", 400, "Invalid 'startdate' parameter - "},
+		{base + "&ongoing_only=maybe", 400, "Invalid ongoing_only value - must be 'yes' or 'no'"},
+		{base + "&ongoing_only=", 400, "Invalid ongoing_only value - must be 'yes' or 'no'"},
+		{base + "&enddate=2024-01-01&ongoing_only=yes", 400, "Invalid parameter combination - do not specify startdate or enddate with ongoing_only"},
+		{base + "&ongoing_only=yes&next_cursor=x", 400, "Invalid 'next_cursor' parameter"},
+		{base + "&all_lastmonth=1&windowend=2024-01-01", 400, "Invalid parameters - only scope, scope_match,\n                   topentity params allowed when specifying all_lastmonth"},
+		{base + "&all_lastmonth&ongoing_only=no", 400, "Invalid parameters - only scope, scope_match,"},
+		{base + "&windowend=next+week", 400, "Invalid 'windowend' parameter - "},
+		{base + "&scope=EGI&scope_match=some", 400, "Invalid scope_match value - must be 'all' or 'any'"},
+		{base + "&scope=O'Neil", 400, "Unsuported chracter in value: O'Neil"},
+		{base + "&site_extensions=(K=V)", 400, "Unsupported parameter: site_extensions"},
 		{"/gocdbpi/public/other?method=get_downtime", 404, "Not found: "},
 	}
 	for _, tt := range tests {
@@ -650,6 +660,18 @@ func TestBadMount(t *testing.T) {
 		{"reserved filter", mountWith(t, map[string]string{"filters": "next_cursor=ID"}), "reserved"},
 		{"duplicate filter", mountWith(t, map[string]string{"filters": "a=ID,a=SEVERITY"}), "twice"},
 		{"prefix on a time", mountWith(t, map[string]string{"filters": "a=START_DATE:prefix"}), "text field"},
+		{"period of one field", mountWith(t, map[string]string{"period": "START_DATE"}), "start and the end"},
+		{"period of text", mountWith(t, map[string]string{"period": "START_DATE,HOSTNAME"}), "not a filterable time"},
+		{"topentity on a time", mountWith(t, map[string]string{"topentity": "HOSTNAME,START_DATE"}), "not filterable text"},
+		{"topentity empty", mountWith(t, map[string]string{"topentity": ""}), "names no field"},
+		{"scope of text", mountWith(t, map[string]string{"scope": "HOSTNAME"}), "not a filterable JSON array"},
+		{"default scope without tags", config.Mount{Dialect: config.GOCDB, Path: "/g", Collection: "profiles", Options: map[string]string{"method": "get_p", "default_scope": "EGI"}}, "needs option scope"},
+		{"bad default scope match", mountWith(t, map[string]string{"default_scope_match": "most"}), "all or any"},
+		{"nested not an element", mountWith(t, map[string]string{"nested": "SCOPES=SCOPE"}), "not one of the elements"},
+		{"nested text", mountWith(t, map[string]string{"nested": "HOSTNAME=H"}), "not JSON"},
+		{"nested without item", mountWith(t, map[string]string{"nested": "AFFECTED_ENDPOINTS"}), "NAME=ITEM"},
+		{"filter on a time parameter", mountWith(t, map[string]string{"filters": "startdate=START_DATE:gt"}), "reserved"},
+		{"filter on scope", mountWith(t, map[string]string{"filters": "scope=SEVERITY"}), "reserved"},
 		{"text key", config.Mount{Dialect: config.GOCDB, Path: "/g", Collection: "dois", Options: map[string]string{"method": "get_doi"}}, "integer key"},
 		{"no collection", config.Mount{Dialect: config.GOCDB, Path: "/g", Collection: "nope", Options: map[string]string{"method": "get_x"}}, "does not exist"},
 		{"bad field map", func() config.Mount {

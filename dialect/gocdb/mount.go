@@ -19,7 +19,17 @@ const (
 	optElements   = "elements"
 	optFilters    = "filters"
 	optPageSize   = "page_size"
+	optNested     = "nested"
+	optPeriod     = "period"
+	optTopEntity  = "topentity"
+	optScope      = "scope"
+	optDefScope   = "default_scope"
+	optDefMatch   = "default_scope_match"
 )
+
+// knownOptions lists every option, in the order errors name them.
+var knownOptions = []string{optMethod, optElement, optAttributes, optElements, optFilters, optPageSize,
+	optNested, optPeriod, optTopEntity, optScope, optDefScope, optDefMatch}
 
 // DefaultPageSize is the page size of a mount that names none: GOCDB's.
 const DefaultPageSize = 100
@@ -27,12 +37,34 @@ const DefaultPageSize = 100
 // formatted marks the names whose times GOCDB writes as text.
 const formatted = "FORMATED_"
 
-// The parameters every method accepts besides its filters.
+// The parameters every method accepts besides its filters. GOCDB takes
+// scope and scope_match on every method, and its own next links carry
+// "scope=" on every page.
 const (
-	paramMethod = "method"
-	paramNext   = "next_cursor"
-	paramPrev   = "prev_cursor"
+	paramMethod     = "method"
+	paramNext       = "next_cursor"
+	paramPrev       = "prev_cursor"
+	paramScope      = "scope"
+	paramScopeMatch = "scope_match"
 )
+
+// get_downtime's time parameters, accepted when the mount names the
+// downtime's period (option period).
+const (
+	paramOngoing   = "ongoing_only"
+	paramStartDate = "startdate"
+	paramEndDate   = "enddate"
+	paramWinStart  = "windowstart"
+	paramWinEnd    = "windowend"
+	paramLastMonth = "all_lastmonth"
+)
+
+// paramTopEntity is get_downtime's parameter that names a site, NGI or
+// host, accepted when the mount names the fields it matches (option
+// topentity).
+const paramTopEntity = "topentity"
+
+var periodParams = []string{paramOngoing, paramStartDate, paramEndDate, paramWinStart, paramWinEnd, paramLastMonth}
 
 // method is one configured method: the collection it reads and how its rows
 // are written.
@@ -47,6 +79,20 @@ type method struct {
 	attrs    []column
 	elems    []column
 	filters  map[string]filterParam
+
+	// start and end are the row's period (option period), nil when the
+	// method takes no time parameters.
+	start, end *engine.Field
+	// topentity are the fields topentity matches, any of them.
+	topentity []*engine.Field
+	// scope is the JSON array of scope tags (option scope); nil: the
+	// collection has none, and scope and scope_match filter nothing.
+	scope *engine.Field
+	// defaultScope is the scope a request without one gets; scopeAll tells
+	// whether several scopes must all be present when the request does
+	// not say (GOCDB's default_scope_match, "all" unless configured).
+	defaultScope string
+	scopeAll     bool
 }
 
 // column is one attribute or child element of a row.
@@ -56,6 +102,9 @@ type column struct {
 	open  []byte // ` ID="` for an attribute, "    <PRIMARY_KEY>" for an element
 	close []byte // `"` or "</PRIMARY_KEY>\n"
 	text  bool   // times as "2006-01-02 15:04"
+	// item, for an element whose JSON value is written as XML (option
+	// nested), names the element of each array item; empty otherwise.
+	item string
 }
 
 // filterParam is one filter parameter of a method.
@@ -73,10 +122,8 @@ var filterOps = map[string]engine.Op{
 // newMethod checks one mount against the engine's collections.
 func newMethod(e *engine.Engine, m config.Mount) (*method, error) {
 	for k := range m.Options {
-		switch k {
-		case optMethod, optElement, optAttributes, optElements, optFilters, optPageSize:
-		default:
-			return nil, fmt.Errorf("unknown option %q (known: %s, %s, %s, %s, %s, %s)", k, optMethod, optElement, optAttributes, optElements, optFilters, optPageSize)
+		if !slices.Contains(knownOptions, k) {
+			return nil, fmt.Errorf("unknown option %q (known: %s)", k, strings.Join(knownOptions, ", "))
 		}
 	}
 	name := m.Options[optMethod]
@@ -91,7 +138,7 @@ func newMethod(e *engine.Engine, m config.Mount) (*method, error) {
 	if key == nil || key.Type != engine.TypeInt {
 		return nil, fmt.Errorf("collection %q needs an integer key: GOCDB's cursors are row ids", c.Name)
 	}
-	md := &method{name: name, c: c, key: key, pageSize: DefaultPageSize, filters: map[string]filterParam{}}
+	md := &method{name: name, c: c, key: key, pageSize: DefaultPageSize, filters: map[string]filterParam{}, scopeAll: true}
 	if s, ok := m.Options[optPageSize]; ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > c.MaxLimit {
@@ -191,6 +238,13 @@ func newMethod(e *engine.Engine, m config.Mount) (*method, error) {
 		md.elems = append(md.elems, column{name: n, field: f, open: []byte("    <" + n + ">"), close: []byte("</" + n + ">\n"), text: strings.HasPrefix(n, formatted)})
 	}
 
+	if err := md.nested(m.Options[optNested]); err != nil {
+		return nil, fmt.Errorf("option %s: %w", optNested, err)
+	}
+	if err := md.downtimeOptions(m.Options, lookup); err != nil {
+		return nil, err
+	}
+
 	projected := map[*engine.Field]bool{}
 	for _, col := range slices.Concat(md.attrs, md.elems) {
 		if !projected[col.field] {
@@ -227,7 +281,7 @@ func newMethod(e *engine.Engine, m config.Mount) (*method, error) {
 	} else {
 		for _, col := range slices.Concat(md.attrs, md.elems) {
 			p := strings.ToLower(col.name)
-			if _, dup := md.filters[p]; dup || col.text || col.field.Type == engine.TypeJSON || !col.field.Filterable {
+			if _, dup := md.filters[p]; dup || md.reserved(p) || col.text || col.field.Type == engine.TypeJSON || !col.field.Filterable {
 				continue
 			}
 			if err := md.addFilter(p, col.field, engine.OpEq); err != nil {
@@ -242,7 +296,7 @@ func (md *method) addFilter(param string, f *engine.Field, op engine.Op) error {
 	switch {
 	case param == "" || strings.ContainsAny(param, "&=#+% "):
 		return fmt.Errorf("parameter name %q cannot be sent in a query string", param)
-	case param == paramMethod || param == paramNext || param == paramPrev:
+	case md.reserved(param):
 		return fmt.Errorf("parameter %q is reserved", param)
 	case md.filters[param].field != nil:
 		return fmt.Errorf("parameter %q is defined twice", param)
@@ -252,6 +306,106 @@ func (md *method) addFilter(param string, f *engine.Field, op engine.Op) error {
 		return fmt.Errorf("operator %s needs a text field, and %q is %v", op, f.Name, f.Type)
 	}
 	md.filters[param] = filterParam{field: f, op: op, list: op == engine.OpIn}
+	return nil
+}
+
+// reserved reports whether param is one the method reads itself, which a
+// filter may not take: the cursors, scope, and the time and topentity
+// parameters when the mount enables them.
+func (md *method) reserved(param string) bool {
+	switch {
+	case param == paramMethod || param == paramNext || param == paramPrev || param == paramScope || param == paramScopeMatch:
+		return true
+	case param == paramTopEntity:
+		return md.topentity != nil
+	}
+	return md.start != nil && slices.Contains(periodParams, param)
+}
+
+// nested reads option nested, "NAME=ITEM,…": the child elements whose JSON
+// value is written as XML, each array item as an ITEM element.
+func (md *method) nested(spec string) error {
+	for _, item := range list(spec) {
+		name, elem, ok := strings.Cut(item, "=")
+		if !ok || !validName(elem) {
+			return fmt.Errorf("%q is not NAME=ITEM (ITEM an XML name)", item)
+		}
+		i := slices.IndexFunc(md.elems, func(c column) bool { return c.name == name })
+		switch {
+		case i < 0:
+			return fmt.Errorf("%q: %q is not one of the elements", item, name)
+		case md.elems[i].field.Type != engine.TypeJSON:
+			return fmt.Errorf("%q: field %q is %v, not JSON", item, md.elems[i].field.Name, md.elems[i].field.Type)
+		case md.elems[i].item != "":
+			return fmt.Errorf("%q: %s is named twice", item, name)
+		}
+		md.elems[i].item = elem
+	}
+	return nil
+}
+
+// downtimeOptions reads the options of get_downtime's own parameters:
+// period (START,END: the time parameters), topentity (the fields it
+// matches), scope (a JSON array of scope tags), default_scope and
+// default_scope_match. They come before the filters, which may not take
+// the parameters they enable.
+func (md *method) downtimeOptions(opts map[string]string, lookup func(string) (*engine.Field, error)) error {
+	if spec, ok := opts[optPeriod]; ok {
+		names := list(spec)
+		if len(names) != 2 {
+			return fmt.Errorf("option %s must name the start and the end, e.g. START_DATE,END_DATE; got %q", optPeriod, spec)
+		}
+		var fs [2]*engine.Field
+		for i, n := range names {
+			f, err := lookup(n)
+			if err != nil {
+				return fmt.Errorf("option %s: %w", optPeriod, err)
+			}
+			if f.Type != engine.TypeTime || !f.Filterable {
+				return fmt.Errorf("option %s: field %q is not a filterable time", optPeriod, f.Name)
+			}
+			fs[i] = f
+		}
+		md.start, md.end = fs[0], fs[1]
+	}
+	if spec, ok := opts[optTopEntity]; ok {
+		for _, n := range list(spec) {
+			f, err := lookup(n)
+			if err != nil {
+				return fmt.Errorf("option %s: %w", optTopEntity, err)
+			}
+			if f.Type != engine.TypeText || !f.Filterable {
+				return fmt.Errorf("option %s: field %q is not filterable text", optTopEntity, f.Name)
+			}
+			md.topentity = append(md.topentity, f)
+		}
+		if md.topentity == nil {
+			return fmt.Errorf("option %s names no field", optTopEntity)
+		}
+	}
+	if n, ok := opts[optScope]; ok {
+		f, err := lookup(n)
+		if err != nil {
+			return fmt.Errorf("option %s: %w", optScope, err)
+		}
+		if f.Type != engine.TypeJSON || !f.Filterable {
+			return fmt.Errorf("option %s: field %q is not a filterable JSON array", optScope, f.Name)
+		}
+		md.scope = f
+	}
+	if s, ok := opts[optDefScope]; ok {
+		if md.scope == nil {
+			return fmt.Errorf("option %s needs option %s, the field of scope tags", optDefScope, optScope)
+		}
+		md.defaultScope = s
+	}
+	switch opts[optDefMatch] {
+	case "", "all":
+	case "any":
+		md.scopeAll = false
+	default:
+		return fmt.Errorf("option %s must be all or any, got %q", optDefMatch, opts[optDefMatch])
+	}
 	return nil
 }
 

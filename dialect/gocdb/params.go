@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"folio/engine"
 )
@@ -210,6 +211,9 @@ type request struct {
 	paged  bool
 	before bool  // prev_cursor (else next_cursor)
 	cursor int64 // the cursor's value when paged
+	// volatile marks an answer that depends on the time of the request
+	// (ongoing_only, all_lastmonth), which no cache may keep.
+	volatile bool
 }
 
 // parse checks a request's parameters in the order GOCDB checks them, so
@@ -222,10 +226,7 @@ func (h *Handler) parse(raw string) (*request, error) {
 		return nil, engine.Invalidf(paramMethod, "Unable to find method: %s", name)
 	}
 	for _, p := range ps {
-		if p.key == paramMethod || p.key == paramNext || p.key == paramPrev {
-			continue
-		}
-		if _, ok := md.filters[p.key]; !ok {
+		if _, ok := md.filters[p.key]; !ok && !md.reserved(p.key) {
 			return nil, engine.Invalidf(p.key, "Unsupported parameter: %s", p.key)
 		}
 	}
@@ -272,7 +273,139 @@ func (h *Handler) parse(raw string) (*request, error) {
 		}
 		req.query.Filters = append(req.query.Filters, f)
 	}
+	if err := req.downtimeFilters(h.now()); err != nil {
+		return nil, err
+	}
+	if err := req.scopeFilter(); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// The messages GOCDB gives for its time parameters, as GetDowntime.php
+// writes them (line break and indentation included).
+const (
+	msgOngoingValue = "Invalid ongoing_only value - must be 'yes' or 'no'"
+	msgOngoingDates = "Invalid parameter combination - do not specify startdate or enddate with ongoing_only"
+	msgLastMonth    = "Invalid parameters - only scope, scope_match,\n                   topentity params allowed when specifying all_lastmonth"
+)
+
+// downtimeFilters adds get_downtime's topentity and time parameters, in
+// the order GetDowntime.php reads them, with its comparisons: now is the
+// time of the request.
+func (r *request) downtimeFilters(now time.Time) error {
+	md, ps := r.md, r.params
+	add := func(f *engine.Field, op engine.Op, v engine.Value) {
+		r.query.Filters = append(r.query.Filters, engine.Filter{Field: f.Name, Op: op, Values: []engine.Value{v}})
+	}
+	if v, ok := ps.get(paramTopEntity); ok && md.topentity != nil {
+		// GOCDB: the host, site, NGI or country name LIKE the value.
+		or := engine.Filter{Op: engine.OpOr}
+		for _, f := range md.topentity {
+			or.Sub = append(or.Sub, []engine.Filter{{Field: f.Name, Op: engine.OpEq, Values: []engine.Value{v}}})
+		}
+		r.query.Filters = append(r.query.Filters, or)
+	}
+	if md.start == nil {
+		return nil
+	}
+	// Whole seconds, as Doctrine binds GOCDB's DateTime('now') ('Y-m-d
+	// H:i:s'), so that a downtime starting this very second is not yet
+	// under way.
+	now = now.UTC().Truncate(time.Second)
+	_, hasStart := ps.get(paramStartDate)
+	_, hasEnd := ps.get(paramEndDate)
+	if v, ok := ps.get(paramOngoing); ok {
+		switch v {
+		case "yes":
+			if hasStart || hasEnd {
+				return engine.Invalidf(paramOngoing, msgOngoingDates)
+			}
+			// Started before now and not yet ended, as GOCDB compares.
+			add(md.start, engine.OpLt, now)
+			add(md.end, engine.OpGt, now)
+			r.volatile = true
+		case "no":
+		default:
+			return engine.Invalidf(paramOngoing, msgOngoingValue)
+		}
+	}
+	for _, t := range []struct {
+		param string
+		f     *engine.Field
+		op    engine.Op
+		days  int // GOCDB adds a day to windowend
+	}{
+		{paramStartDate, md.start, engine.OpGt, 0},
+		{paramEndDate, md.end, engine.OpLt, 0},
+		{paramWinStart, md.end, engine.OpGt, 0},
+		{paramWinEnd, md.start, engine.OpLt, 1},
+	} {
+		v, ok := ps.get(t.param)
+		if !ok {
+			continue
+		}
+		tv, err := engine.ParseValue(engine.TypeTime, v)
+		if err != nil {
+			return engine.Invalidf(t.param, "Invalid '%s' parameter - %v", t.param, err)
+		}
+		add(t.f, t.op, tv.(time.Time).AddDate(0, 0, t.days))
+	}
+	if _, ok := ps.get(paramLastMonth); ok {
+		// Present at all, whatever its value, as PHP's isset reads it.
+		for _, p := range []string{paramOngoing, paramStartDate, paramEndDate, paramWinStart, paramWinEnd} {
+			if _, ok := ps.get(p); ok {
+				return engine.Invalidf(paramLastMonth, msgLastMonth)
+			}
+		}
+		// Starting after a month and a day ago: GOCDB's "all downtimes
+		// from one month ago, current and future ones included".
+		add(md.start, engine.OpGt, now.AddDate(0, -1, 0).AddDate(0, 0, -1))
+		r.volatile = true
+	}
+	return nil
+}
+
+// scopeFilter adds the scope parameter: a comma-separated list of tags,
+// the empty value for every scope, the mount's default_scope when absent.
+// Several tags must all be present, or any of them with scope_match=any.
+// A mount without a field of scope tags takes both parameters and filters
+// nothing.
+func (r *request) scopeFilter() error {
+	md := r.md
+	match, _ := r.params.get(paramScopeMatch)
+	all := md.scopeAll
+	switch match {
+	case "":
+	case "all":
+		all = true
+	case "any":
+		all = false
+	default:
+		return engine.Invalidf(paramScopeMatch, "Invalid scope_match value - must be 'all' or 'any'")
+	}
+	if md.scope == nil {
+		return nil
+	}
+	v, ok := r.params.get(paramScope)
+	if !ok {
+		v = md.defaultScope
+	}
+	var tags []engine.Value
+	for _, t := range strings.Split(strings.Trim(strings.TrimSpace(v), ","), ",") {
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
+	switch {
+	case len(tags) == 0:
+		return nil
+	case all && len(tags) > 1:
+		r.query.Filters = append(r.query.Filters, engine.Filter{Field: md.scope.Name, Op: engine.OpAll, Values: tags})
+	default:
+		r.query.Filters = append(r.query.Filters, engine.Filter{Field: md.scope.Name, Op: engine.OpAny, Values: tags})
+	}
+	return nil
 }
 
 // window is the engine window of a paged request: ids above next_cursor, or

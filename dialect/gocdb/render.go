@@ -1,6 +1,7 @@
 package gocdb
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -46,6 +47,11 @@ func (md *method) appendRow(b []byte, row engine.Row, attrs, elems []int) []byte
 	b = append(b, ">\n"...)
 	for i, c := range md.elems {
 		v := row[elems[i]]
+		if c.item != "" && v != nil {
+			// Written even when empty, as GOCDB adds AFFECTED_ENDPOINTS.
+			b = appendNested(b, c, v)
+			continue
+		}
 		// GOCDB's addIfNotEmpty leaves out empty values.
 		if s, ok := v.(string); v == nil || ok && s == "" {
 			continue
@@ -85,6 +91,125 @@ func appendValue(b []byte, v engine.Value, text bool) []byte {
 		return wire.AppendXML(b, string(x))
 	}
 	return wire.AppendXML(b, engine.FormatValue(v))
+}
+
+// appendNested appends the child element c whose value is JSON as XML, the
+// way GOCDB builds nested elements with SimpleXML: an object's members as
+// child elements in their order, the items of an array as c.item elements
+// (the items of an array inside an object as elements named by the
+// member), a scalar as text, an empty value as <NAME/>. Names that are not
+// XML names are made into one ('_' for each other character). A value that
+// is not JSON is written as text, as a plain element would be.
+func appendNested(b []byte, c column, v engine.Value) []byte {
+	var raw []byte
+	switch x := v.(type) {
+	case json.RawMessage:
+		raw = x
+	case string:
+		raw = []byte(x)
+	case []byte:
+		raw = x
+	}
+	if raw == nil || !json.Valid(raw) {
+		b = append(b, c.open...)
+		b = appendValue(b, v, c.text)
+		return append(b, c.close...)
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	tok, _ := d.Token() // valid JSON: the tokens cannot fail
+	return appendJSON(b, d, tok, 4, c.name, c.item)
+}
+
+// appendJSON appends the JSON value that starts with tok as element name,
+// indented by indent spaces; item names the elements of an array's items.
+func appendJSON(b []byte, d *json.Decoder, tok json.Token, indent int, name, item string) []byte {
+	b = appendIndent(b, indent)
+	b = append(b, '<')
+	b = append(b, name...)
+	switch t := tok.(type) {
+	case json.Delim: // '{' or '[': valid JSON opens nothing else here
+		b = append(b, ">\n"...)
+		start := len(b)
+		for d.More() {
+			if t == '[' {
+				next, _ := d.Token()
+				b = appendJSON(b, d, next, indent+2, item, item)
+				continue
+			}
+			key, _ := d.Token()
+			member := xmlName(key.(string))
+			next, _ := d.Token()
+			if next == json.Delim('[') {
+				// An array member: one element per item, named by the member.
+				for d.More() {
+					it, _ := d.Token()
+					b = appendJSON(b, d, it, indent+2, member, member)
+				}
+				d.Token() // ']'
+				continue
+			}
+			b = appendJSON(b, d, next, indent+2, member, member)
+		}
+		d.Token() // the closing delimiter
+		if len(b) == start {
+			return append(b[:start-2], "/>\n"...)
+		}
+		b = appendIndent(b, indent)
+	default:
+		var text string
+		switch x := t.(type) {
+		case string:
+			text = x
+		case json.Number:
+			text = x.String()
+		case bool:
+			text = strconv.FormatBool(x)
+		}
+		if text == "" {
+			return append(b, "/>\n"...)
+		}
+		b = append(b, '>')
+		b = wire.AppendXML(b, text)
+	}
+	b = append(b, "</"...)
+	b = append(b, name...)
+	return append(b, ">\n"...)
+}
+
+func appendIndent(b []byte, n int) []byte {
+	for range n {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// xmlName returns s if it is an XML name (validName), else an XML name made
+// from it: every other character becomes '_', and a leading digit, '-' or
+// '.' gets a '_' before it, so that no data can make the document
+// malformed.
+func xmlName(s string) string {
+	if validName(s) {
+		return s
+	}
+	out := make([]byte, 0, len(s)+1)
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_':
+			out = append(out, byte(r))
+		case r >= '0' && r <= '9' || r == '-' || r == '.':
+			if i == 0 {
+				out = append(out, '_')
+			}
+			out = append(out, byte(r))
+		default:
+			out = append(out, '_')
+		}
+	}
+	if len(out) == 0 {
+		return "_"
+	}
+	return string(out)
 }
 
 // appendPage writes a paged document: <meta> with its links and counts,

@@ -88,29 +88,15 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	w.Write(append(b, '\n'))
 }
 
-// operators lists the filter operators that apply to a field.
+// operators lists the filter operators a field takes: the engine's own
+// table (engine.OpsFor), so the listing advertises exactly what a filter
+// may use. OpNull is among them whether or not the field is nullable: on a
+// field without NULLs it is accepted and matches every row or none.
 func operators(f *engine.Field) []string {
-	var out []string
-	for _, op := range engine.Ops {
-		switch op {
-		case engine.OpAll, engine.OpAny, engine.OpNone:
-			if f.Type != engine.TypeJSON {
-				continue
-			}
-		case engine.OpNull:
-			if !f.Nullable {
-				continue
-			}
-		case engine.OpPrefix:
-			if f.Type != engine.TypeText {
-				continue
-			}
-		default:
-			if f.Type == engine.TypeJSON {
-				continue
-			}
-		}
-		out = append(out, string(op))
+	ops := engine.OpsFor(f.Type)
+	out := make([]string, len(ops))
+	for i, op := range ops {
+		out[i] = string(op)
 	}
 	return out
 }

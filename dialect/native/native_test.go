@@ -562,3 +562,55 @@ func TestTotals(t *testing.T) {
 		}
 	}
 }
+
+// TestAdvertisedOperators holds the collection listing to the parser: every
+// operator the listing gives a field is accepted on that field, and every
+// other operator is refused with a 400.
+func TestAdvertisedOperators(t *testing.T) {
+	h := newHandler(t)
+	var listing struct {
+		Data []struct {
+			Name   string `json:"name"`
+			Fields []struct {
+				Name       string   `json:"name"`
+				Type       string   `json:"type"`
+				Filterable bool     `json:"filterable"`
+				Operators  []string `json:"operators"`
+			} `json:"fields"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(get(h, "/v1").body, &listing); err != nil {
+		t.Fatal(err)
+	}
+	// A value of each type as a request writes it.
+	samples := map[string]string{"text": "a", "integer": "1", "number": "1.5", "boolean": "true", "time": "2024-03-01", "json": "Ti", "bytes": "AQI"}
+	checked := map[string]bool{}
+	for _, c := range listing.Data {
+		for _, f := range c.Fields {
+			if !f.Filterable {
+				continue
+			}
+			sample, ok := samples[f.Type]
+			if !ok {
+				t.Fatalf("%s.%s: no sample value for type %q", c.Name, f.Name, f.Type)
+			}
+			checked[f.Type] = true
+			for _, op := range engine.Ops {
+				v := sample
+				if op == engine.OpNull {
+					v = "true"
+				}
+				r := get(h, "/v1/"+c.Name+"?"+url.Values{f.Name + "[" + string(op) + "]": {v}}.Encode())
+				advertised := slices.Contains(f.Operators, string(op))
+				if advertised && r.status != http.StatusOK || !advertised && r.status != http.StatusBadRequest {
+					t.Errorf("%s.%s (%s) [%s]: status %d, advertised %v: %s", c.Name, f.Name, f.Type, op, r.status, advertised, r.body)
+				}
+			}
+		}
+	}
+	for _, typ := range []string{"text", "integer", "number", "boolean", "time", "json"} {
+		if !checked[typ] {
+			t.Errorf("no filterable %s field in the test collections", typ)
+		}
+	}
+}

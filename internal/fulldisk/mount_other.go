@@ -1,0 +1,13 @@
+//go:build !linux
+
+package fulldisk
+
+import (
+	"errors"
+	"testing"
+)
+
+// Mount mounts a small tmpfs on Linux; elsewhere it reports that it cannot.
+func Mount(t testing.TB, size int64) (string, error) {
+	return "", errors.New("a tmpfs can be mounted on Linux only")
+}

@@ -420,7 +420,7 @@ func TestFullDisk(t *testing.T) {
 	if err != nil {
 		// No tmpfs here (not root): a writer that fails as a full disk does.
 		t.Logf("no tmpfs (%v): the disk fills up in a simulated writer", err)
-		_, err = Write(context.Background(), e, r, &fulldisk.Writer{W: io.Discard, N: 100000})
+		_, err = Write(context.Background(), e, r, fulldisk.New(100000).Writer(io.Discard))
 		check("Write to a writer that fills up", err)
 		return
 	}

@@ -22,3 +22,12 @@ func Mount(t testing.TB, size int64) (string, error) {
 	})
 	return dir, nil
 }
+
+// Resize gives the tmpfs that Mount mounted on dir a new size, as an
+// operator who frees space on a full disk would.
+func Resize(dir string, size int64) error {
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT|syscall.MS_NOSUID|syscall.MS_NODEV, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
+		return fmt.Errorf("resize the tmpfs on %s to %d bytes: %w", dir, size, err)
+	}
+	return nil
+}

@@ -11,3 +11,8 @@ import (
 func Mount(t testing.TB, size int64) (string, error) {
 	return "", errors.New("a tmpfs can be mounted on Linux only")
 }
+
+// Resize resizes a tmpfs on Linux; elsewhere there is none.
+func Resize(dir string, size int64) error {
+	return errors.New("a tmpfs can be mounted on Linux only")
+}

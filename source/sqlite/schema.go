@@ -3,10 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
 	"folio/engine"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // rowidField is the name under which a rowid table without another unique
@@ -14,18 +17,28 @@ import (
 const rowidField = "rowid"
 
 // Collections discovers every table and view of the database (SQLite's own
-// sqlite_* tables excepted), with fields, types, nullability and key.
+// sqlite_* tables and the shadow tables that hold virtual tables' data
+// excepted), with fields, types, nullability and key. A table or view that
+// SQLite cannot read as declared (a view over a dropped table, a virtual
+// table whose module this build of SQLite lacks) is skipped with a
+// warning, so that one broken object does not keep the rest of the
+// database from being served.
 func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, type, coalesce(sql, '') FROM sqlite_schema
-		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	// PRAGMA table_list tells shadow tables apart from the user's, and
+	// without-rowid tables from the others, whatever their CREATE text.
+	rows, err := s.db.QueryContext(ctx, `SELECT name, type, wr FROM pragma_table_list
+		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite schema: %w", err)
 	}
-	type object struct{ name, typ, sql string }
+	type object struct {
+		name, typ string
+		noRowid   bool
+	}
 	var objs []object
 	for rows.Next() {
 		var o object
-		if err := rows.Scan(&o.name, &o.typ, &o.sql); err != nil {
+		if err := rows.Scan(&o.name, &o.typ, &o.noRowid); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("sqlite schema: %w", err)
 		}
@@ -37,7 +50,11 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 	}
 	var out []*engine.Collection
 	for _, o := range objs {
-		c, err := s.discover(ctx, o.name, o.typ == "view", withoutRowid(o.sql))
+		c, err := s.discover(ctx, o.name, o.typ == "view", o.noRowid)
+		if unreadable(err) {
+			s.log.Warn("sqlite: skipped a "+kind(o.typ)+" that cannot be read; it is not published", "name", o.name, "err", err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlite schema of %q: %w", o.name, err)
 		}
@@ -46,11 +63,21 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 	return out, nil
 }
 
-// withoutRowid reports whether a CREATE TABLE statement ends in WITHOUT ROWID.
-func withoutRowid(create string) bool {
-	s := strings.ToUpper(strings.Join(strings.Fields(create), " "))
-	return strings.HasSuffix(strings.TrimRight(s, "; "), "WITHOUT ROWID") ||
-		strings.Contains(s, "WITHOUT ROWID,") || strings.Contains(s, "WITHOUT ROWID ,")
+// unreadable reports whether err is SQLite saying that an object's own SQL
+// cannot be run (no such table, column, function or module): a fault of
+// that object alone. Anything else (I/O, a corrupt file, a cancelled
+// context) concerns the whole database.
+func unreadable(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && e.Code == sqlite3.ErrError
+}
+
+// kind names a table_list type for a message.
+func kind(typ string) string {
+	if typ == "virtual" {
+		return "virtual table"
+	}
+	return typ
 }
 
 // tableColumn is one row of PRAGMA table_xinfo.

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,5 +184,44 @@ func TestOpenPool(t *testing.T) {
 	var timeout int
 	if err := s.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeoutMS {
 		t.Errorf("busy timeout %d, %v", timeout, err)
+	}
+}
+
+// TestUnreadableObjects: a view over a dropped table and a virtual table
+// whose module this SQLite lacks are skipped with a warning that names
+// them; the rest of the database is served.
+func TestUnreadableObjects(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)`,
+		`CREATE TABLE b (y TEXT)`,
+		`CREATE VIEW good AS SELECT id, x FROM a`,
+		`CREATE VIEW broken AS SELECT y FROM b`,
+		`DROP TABLE b`,
+		// As a database made by a SQLite with another module would hold it.
+		`PRAGMA writable_schema = ON`,
+		`INSERT INTO sqlite_schema (type, name, tbl_name, rootpage, sql) VALUES ('table', 'geo', 'geo', 0, 'CREATE VIRTUAL TABLE geo USING nosuchmodule(a, b)')`,
+		`PRAGMA writable_schema = OFF`,
+	)
+	var log bytes.Buffer
+	s, err := Open(context.Background(), path, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cols, err := s.Collections(context.Background())
+	if err != nil {
+		t.Fatalf("Collections: %v", err)
+	}
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"a", "good"}) {
+		t.Errorf("collections %v, want [a good]", names)
+	}
+	for _, want := range []string{`name=broken`, `no such table`, `name=geo`, `no such module: nosuchmodule`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the warnings do not say %q:\n%s", want, log.String())
+		}
 	}
 }

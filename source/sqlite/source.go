@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ type Options struct {
 	// (PRAGMA mmap_size); 0 = default (1 GiB), negative = none, read by
 	// system calls only. SQLite caps it at its compile-time maximum.
 	MmapBytes int64
+	// Logger is told what the source does not serve and why (a table or
+	// view it cannot read); nil logs to slog.Default().
+	Logger *slog.Logger
 }
 
 // Source serves one SQLite database file to the engine. folio only reads it;
@@ -56,6 +60,7 @@ type Options struct {
 // A Source is safe for concurrent use.
 type Source struct {
 	path string
+	log  *slog.Logger
 	db   *sql.DB // read pool, every connection query_only
 
 	// Version state: PRAGMA data_version is per connection and only sees
@@ -127,7 +132,11 @@ func Open(ctx context.Context, path string, opt Options) (*Source, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	verDB.SetMaxOpenConns(1)
-	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}}, nil
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Source{path: abs, log: log, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}}, nil
 }
 
 // connector opens the read pool's connections with settings the driver's

@@ -225,3 +225,30 @@ func TestUnreadableObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestVirtualTables: virtual tables of the modules compiled in are served
+// like tables, keyed by their rowid; the shadow tables that hold their
+// data are not published.
+func TestVirtualTables(t *testing.T) {
+	path := newDB(t,
+		`CREATE VIRTUAL TABLE boxes USING rtree(id, minx, maxx)`,
+		`INSERT INTO boxes VALUES (1, 0, 1), (2, 5, 7)`,
+		`CREATE VIRTUAL TABLE notes USING fts4(body)`,
+		`INSERT INTO notes (body) VALUES ('hello world'), ('good bye')`,
+	)
+	s := openSource(t, path)
+	cols, err := s.Collections(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.Name)
+		if rows := run(t, s, allPlan(c)); len(rows) != 2 {
+			t.Errorf("%s: %d rows, want 2", c.Name, len(rows))
+		}
+	}
+	if !slices.Equal(names, []string{"boxes", "notes"}) {
+		t.Errorf("collections %v, want [boxes notes] without their shadow tables", names)
+	}
+}

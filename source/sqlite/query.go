@@ -12,15 +12,21 @@ import (
 // database produces it, reusing one Row. Cancelling ctx interrupts SQLite.
 // A long result (no limit, or more than pipelineMin rows) is read by a
 // second goroutine; see pipeline.
-func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
+func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) (err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = h.release(err) }()
+	ctx = h.ctx
 	query, args, layouts, err := s.selectSQL(ctx, plan)
 	if err != nil {
 		return err
 	}
 	if plan.Limit == 0 || plan.Limit > pipelineMin {
-		return s.pipeline(ctx, plan, query, args, layouts, emit)
+		return s.pipeline(ctx, h.db, plan, query, args, layouts, emit)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := h.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 	}
@@ -73,7 +79,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return 0, err
 	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, []any{&n}, query, args...); err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)
 	}
 	return n, nil

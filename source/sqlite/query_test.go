@@ -440,7 +440,7 @@ func TestExplainUsesIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.pools.db.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

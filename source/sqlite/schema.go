@@ -24,28 +24,8 @@ const rowidField = "rowid"
 // warning, so that one broken object does not keep the rest of the
 // database from being served.
 func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) {
-	// PRAGMA table_list tells shadow tables apart from the user's, and
-	// without-rowid tables from the others, whatever their CREATE text.
-	rows, err := s.db.QueryContext(ctx, `SELECT name, type, wr FROM pragma_table_list
-		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	objs, err := s.objects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite schema: %w", err)
-	}
-	type object struct {
-		name, typ string
-		noRowid   bool
-	}
-	var objs []object
-	for rows.Next() {
-		var o object
-		if err := rows.Scan(&o.name, &o.typ, &o.noRowid); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite schema: %w", err)
-		}
-		objs = append(objs, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite schema: %w", err)
 	}
 	var out []*engine.Collection
@@ -61,6 +41,38 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// object is a table or view as PRAGMA table_list lists it.
+type object struct {
+	name, typ string
+	noRowid   bool
+}
+
+// objects lists the tables and views to discover, by name. PRAGMA
+// table_list tells shadow tables apart from the user's, and without-rowid
+// tables from the others, whatever their CREATE text.
+func (s *Source) objects(ctx context.Context) (_ []object, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, `SELECT name, type, wr FROM pragma_table_list
+		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var objs []object
+	for rows.Next() {
+		var o object
+		if err := rows.Scan(&o.name, &o.typ, &o.noRowid); err != nil {
+			return nil, err
+		}
+		objs = append(objs, o)
+	}
+	return objs, rows.Err()
 }
 
 // unreadable reports whether err is SQLite saying that an object's own SQL
@@ -162,8 +174,13 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid bool)
 	return c, nil
 }
 
-func (s *Source) tableColumns(ctx context.Context, table string) ([]tableColumn, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, coalesce(type, ''), \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", table)
+func (s *Source) tableColumns(ctx context.Context, table string) (_ []tableColumn, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, "SELECT name, coalesce(type, ''), \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", table)
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +203,13 @@ func (s *Source) tableColumns(ctx context.Context, table string) ([]tableColumn,
 // uniqueColumn returns the column of a single-column, non-partial UNIQUE
 // index on a NOT NULL column, or "". Among several it picks the first index
 // by name, so discovery is deterministic.
-func (s *Source) uniqueColumn(ctx context.Context, table string, cols []tableColumn) (string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT il.name, ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
+func (s *Source) uniqueColumn(ctx context.Context, table string, cols []tableColumn) (_ string, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, `SELECT il.name, ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
 		WHERE il."unique" AND NOT il.partial
 		  AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1
 		ORDER BY il.name`, table)
@@ -239,8 +261,8 @@ func declaredType(decl string) engine.Type {
 // computed column) by the storage class of its first non-NULL value.
 func (s *Source) sampleType(ctx context.Context, table, column string) (engine.Type, error) {
 	var class string
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT typeof(%[1]s) FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
-		quote(column), quote(table))).Scan(&class)
+	err := s.queryRow(ctx, []any{&class}, fmt.Sprintf("SELECT typeof(%[1]s) FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
+		quote(column), quote(table)))
 	switch {
 	case err == sql.ErrNoRows:
 		return engine.TypeText, nil
@@ -266,8 +288,8 @@ func (s *Source) sampleLayout(ctx context.Context, table, column string) (timeLa
 	var v any
 	// The unary + hides the declared type from the driver, which would
 	// otherwise parse the text itself.
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT typeof(%[1]s), +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
-		quote(column), quote(table))).Scan(&class, &v)
+	err := s.queryRow(ctx, []any{&class, &v}, fmt.Sprintf("SELECT typeof(%[1]s), +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
+		quote(column), quote(table)))
 	switch {
 	case err == sql.ErrNoRows:
 		return timeLayout{text: loadLayout}, true, nil

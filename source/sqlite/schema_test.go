@@ -175,14 +175,14 @@ func TestOpenPool(t *testing.T) {
 	path := newDB(t, `PRAGMA journal_mode=DELETE`, `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	s := openSource(t, path)
 	var mode string
-	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := s.pools.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal mode %q, %v; want wal", mode, err)
 	}
-	if _, err := s.db.Exec("INSERT INTO t VALUES (1)"); err == nil {
+	if _, err := s.pools.db.Exec("INSERT INTO t VALUES (1)"); err == nil {
 		t.Error("the read pool wrote to the database")
 	}
 	var timeout int
-	if err := s.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeoutMS {
+	if err := s.pools.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeoutMS {
 		t.Errorf("busy timeout %d, %v", timeout, err)
 	}
 }

@@ -24,6 +24,12 @@ const (
 	OpNone   Op = "none"   // JSON array holds none of Values; a NULL array holds none
 	// OpContains: text holds Values[0] as a substring (byte-exact, case-sensitive).
 	OpContains Op = "contains"
+	// OpMatch: full-text search on a FullText field: the text holds every
+	// word (run of non-space) of Values[0], words compared as the source's
+	// full-text index splits and folds them (SQLite FTS5's default: case
+	// and diacritics ignored); a word ending in * matches the words it
+	// begins.
+	OpMatch Op = "match"
 )
 
 // Combinators join filters into a tree. They are not field operators: a
@@ -34,7 +40,7 @@ const (
 )
 
 // Ops lists every operator, in the order documentation shows them.
-var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpNull, OpAll, OpAny, OpNone}
+var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpMatch, OpNull, OpAll, OpAny, OpNone}
 
 // ValidOp reports whether op exists.
 func ValidOp(op Op) bool {
@@ -323,6 +329,8 @@ func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 		return Cond{}, invalidFilter(f.Field, "operator %q applies only to JSON array fields", f.Op)
 	case (f.Op == OpPrefix || f.Op == OpContains) && fd.Type != TypeText:
 		return Cond{}, invalidFilter(f.Field, "operator %s applies only to text fields", f.Op)
+	case f.Op == OpMatch && (!fd.FullText || fd.Type != TypeText):
+		return Cond{}, invalidFilter(f.Field, "operator match applies only to full-text fields (the columns of an SQLite FTS5 table)")
 	}
 	out := Cond{Field: fd, Op: f.Op}
 	if len(f.Values) == 0 {
@@ -349,6 +357,9 @@ func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 		}
 		if v == nil || !checkType(want, v) {
 			return Cond{}, invalidFilter(f.Field, "value %v is not of type %v", v, want)
+		}
+		if s, _ := v.(string); f.Op == OpMatch && strings.TrimSpace(s) == "" {
+			return Cond{}, invalidFilter(f.Field, "operator match needs at least one word")
 		}
 		out.Values = append(out.Values, v)
 	}

@@ -104,6 +104,10 @@ func operators(f *engine.Field) []string {
 			if f.Type != engine.TypeText {
 				continue
 			}
+		case engine.OpMatch:
+			if !f.FullText || f.Type != engine.TypeText {
+				continue
+			}
 		default:
 			if f.Type == engine.TypeJSON {
 				continue

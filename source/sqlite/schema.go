@@ -30,7 +30,7 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 	}
 	var out []*engine.Collection
 	for _, o := range objs {
-		c, err := s.discover(ctx, o.name, o.typ == "view", o.noRowid)
+		c, err := s.discover(ctx, o.name, o.typ == "view", o.noRowid, module(o.sql) == "fts5")
 		if unreadable(err) {
 			s.log.Warn("sqlite: skipped a "+kind(o.typ)+" that cannot be read; it is not published", "name", o.name, "err", err)
 			continue
@@ -43,10 +43,11 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 	return out, nil
 }
 
-// object is a table or view as PRAGMA table_list lists it.
+// object is a table or view as PRAGMA table_list lists it, with the
+// statement that created it.
 type object struct {
-	name, typ string
-	noRowid   bool
+	name, typ, sql string
+	noRowid        bool
 }
 
 // objects lists the tables and views to discover, by name. PRAGMA
@@ -58,8 +59,10 @@ func (s *Source) objects(ctx context.Context) (_ []object, err error) {
 		return nil, err
 	}
 	defer func() { err = h.release(err) }()
-	rows, err := h.db.QueryContext(h.ctx, `SELECT name, type, wr FROM pragma_table_list
-		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	rows, err := h.db.QueryContext(h.ctx, `SELECT tl.name, tl.type, tl.wr, coalesce(ss.sql, '')
+		FROM pragma_table_list AS tl LEFT JOIN sqlite_schema AS ss ON ss.name = tl.name
+		WHERE tl.schema = 'main' AND tl.type IN ('table', 'view', 'virtual') AND tl.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+		ORDER BY tl.name`)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,7 @@ func (s *Source) objects(ctx context.Context) (_ []object, err error) {
 	var objs []object
 	for rows.Next() {
 		var o object
-		if err := rows.Scan(&o.name, &o.typ, &o.noRowid); err != nil {
+		if err := rows.Scan(&o.name, &o.typ, &o.noRowid, &o.sql); err != nil {
 			return nil, err
 		}
 		objs = append(objs, o)
@@ -82,6 +85,67 @@ func (s *Source) objects(ctx context.Context) (_ []object, err error) {
 func unreadable(err error) bool {
 	var e sqlite3.Error
 	return errors.As(err, &e) && e.Code == sqlite3.ErrError
+}
+
+// module returns the module a CREATE VIRTUAL TABLE statement names, in
+// lower case, or "" for any other statement:
+// CREATE VIRTUAL TABLE [IF NOT EXISTS] [schema.]name USING module[(args)].
+// The table's name may be quoted and hold any word, USING included, so
+// the statement is read token by token rather than searched.
+func module(create string) string {
+	toks := sqlTokens(create, 12)
+	if len(toks) < 4 || !strings.EqualFold(toks[1], "VIRTUAL") {
+		return ""
+	}
+	for i, t := range toks {
+		if strings.EqualFold(t, "USING") && i+1 < len(toks) {
+			return strings.ToLower(strings.Trim(toks[i+1], "\"`[]"))
+		}
+	}
+	return ""
+}
+
+// sqlTokens returns the first n tokens of an SQL statement: words, quoted
+// names and strings (quotes kept, a doubled quote inside), and single
+// other characters.
+func sqlTokens(s string, n int) []string {
+	word := func(b byte) bool {
+		return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
+	}
+	var out []string
+	for len(out) < n {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s == "" {
+			break
+		}
+		end := 1
+		switch q := s[0]; {
+		case q == '"' || q == '`' || q == '\'':
+			for end < len(s) {
+				if s[end] != q {
+					end++
+				} else if end+1 < len(s) && s[end+1] == q {
+					end += 2
+				} else {
+					end++
+					break
+				}
+			}
+		case q == '[':
+			if i := strings.IndexByte(s, ']'); i > 0 {
+				end = i + 1
+			} else {
+				end = len(s)
+			}
+		case word(q):
+			for end < len(s) && word(s[end]) {
+				end++
+			}
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
 }
 
 // kind names a table_list type for a message.
@@ -100,7 +164,9 @@ type tableColumn struct {
 	pk       int // position in the primary key, 0 when not part of it
 }
 
-func (s *Source) discover(ctx context.Context, table string, view, noRowid bool) (*engine.Collection, error) {
+// discover reads one table or view: view and noRowid say what it is, fts
+// that it is an FTS5 table, whose text columns are searched with match.
+func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts bool) (*engine.Collection, error) {
 	cols, err := s.tableColumns(ctx, table)
 	if err != nil {
 		return nil, err
@@ -127,7 +193,7 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid bool)
 		}
 		c.Fields = append(c.Fields, &engine.Field{
 			Name: tc.name, Column: tc.name, Type: typ, Nullable: !tc.notNull,
-			Sortable: typ.Scalar(), Filterable: true,
+			Sortable: typ.Scalar(), Filterable: true, FullText: fts && typ == engine.TypeText,
 		})
 		if tc.pk > 0 {
 			pks = append(pks, i)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"folio/engine"
+	_ "folio/source/sqlite/fts5" // full-text search in every connection
 
 	sqlite3 "github.com/mattn/go-sqlite3" // chosen by measurement, see docs/DEPENDENCIES.md
 )

@@ -290,6 +290,17 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
+// manyThings repeats things as n rows, keys 1 to n: more than fits in
+// the writer's buffer.
+func manyThings(n int) []thing {
+	many := make([]thing, n)
+	for i := range many {
+		many[i] = things[i%len(things)]
+		many[i].id = int64(i + 1)
+	}
+	return many
+}
+
 // failWriter fails every write.
 type failWriter struct{ writes int }
 
@@ -299,11 +310,7 @@ func (w *failWriter) Write(p []byte) (int, error) { w.writes++; return 0, errDis
 
 // TestWriteError: an error of the output stops the query and is returned.
 func TestWriteError(t *testing.T) {
-	many := make([]thing, 20000)
-	for i := range many {
-		many[i] = things[i%len(things)]
-		many[i].id = int64(i + 1)
-	}
+	many := manyThings(20000)
 	e, c := newEngine(t, many)
 	w := &failWriter{}
 	var seen int64
@@ -323,11 +330,7 @@ func TestWriteError(t *testing.T) {
 // interrupted export leaves neither a partial file nor a temporary one,
 // and leaves an existing file as it was.
 func TestWriteFile(t *testing.T) {
-	many := make([]thing, 20000)
-	for i := range many {
-		many[i] = things[i%len(things)]
-		many[i].id = int64(i + 1)
-	}
+	many := manyThings(20000)
 	e, c := newEngine(t, many)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.csv")
@@ -389,11 +392,7 @@ func TestEstimate(t *testing.T) {
 // put it, and is not mistaken for the database failing; WriteFile leaves
 // nothing behind on the full filesystem.
 func TestFullDisk(t *testing.T) {
-	many := make([]thing, 20000)
-	for i := range many {
-		many[i] = things[i%len(things)]
-		many[i].id = int64(i + 1)
-	}
+	many := manyThings(20000)
 	e, c := newEngine(t, many)
 	r := Request{Collection: c, Format: NDJSON}
 	check := func(what string, err error) {

@@ -67,14 +67,7 @@ func TestFullTextSearch(t *testing.T) {
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO docs (rowid, title, body) VALUES (%d, '%s', '%s')`, i, title, body))
 	}
 	s := openSource(t, newDB(t, stmts...))
-	cols, err := s.Collections(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range cols {
-		names = append(names, c.Name)
-	}
+	cols, names := discovered(t, s)
 	if !slices.Equal(names, []string{"docs", "plain"}) {
 		t.Fatalf("collections %v, want docs and plain without the FTS5 shadow tables", names)
 	}

@@ -208,15 +208,7 @@ func TestUnreadableObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cols, err := s.Collections(context.Background())
-	if err != nil {
-		t.Fatalf("Collections: %v", err)
-	}
-	var names []string
-	for _, c := range cols {
-		names = append(names, c.Name)
-	}
-	if !slices.Equal(names, []string{"a", "good"}) {
+	if _, names := discovered(t, s); !slices.Equal(names, []string{"a", "good"}) {
 		t.Errorf("collections %v, want [a good]", names)
 	}
 	for _, want := range []string{`name=broken`, `no such table`, `name=geo`, `no such module: nosuchmodule`} {
@@ -237,13 +229,8 @@ func TestVirtualTables(t *testing.T) {
 		`INSERT INTO notes (body) VALUES ('hello world'), ('good bye')`,
 	)
 	s := openSource(t, path)
-	cols, err := s.Collections(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
+	cols, names := discovered(t, s)
 	for _, c := range cols {
-		names = append(names, c.Name)
 		if rows := run(t, s, allPlan(c)); len(rows) != 2 {
 			t.Errorf("%s: %d rows, want 2", c.Name, len(rows))
 		}

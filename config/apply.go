@@ -8,15 +8,28 @@ import (
 )
 
 // Apply returns copies of the discovered collections with the configuration
-// applied; cols are left untouched. A collection or field the configuration
-// names that does not exist is an error, since a typo would otherwise
-// publish a field meant to be hidden.
+// applied, those it excludes left out; cols are left untouched. A
+// collection or field the configuration names that does not exist is an
+// error, since a typo would otherwise publish a table or field meant to be
+// kept back.
 func Apply(cols []*engine.Collection, c *Config) ([]*engine.Collection, error) {
-	out := make([]*engine.Collection, len(cols))
+	out := make([]*engine.Collection, 0, len(cols))
 	byName := map[string]*engine.Collection{}
-	for i, col := range cols {
-		out[i] = clone(col)
-		byName[col.Name] = out[i]
+	excluded := map[string]bool{}
+	if c != nil {
+		for i, name := range c.Exclude {
+			if !slices.ContainsFunc(cols, func(col *engine.Collection) bool { return col.Name == name }) {
+				return nil, c.errorf(fmt.Sprintf("exclude.%d", i), "exclude: no table or view %q (the source has %s)", name, list(cols))
+			}
+			excluded[name] = true
+		}
+	}
+	for _, col := range cols {
+		if excluded[col.Name] {
+			continue
+		}
+		out = append(out, clone(col))
+		byName[col.Name] = out[len(out)-1]
 	}
 	if c == nil {
 		return out, nil
@@ -48,7 +61,10 @@ func Apply(cols []*engine.Collection, c *Config) ([]*engine.Collection, error) {
 		}
 		at := fmt.Sprintf("mounts.%d", i)
 		col, ok := published[m.Collection]
-		if !ok {
+		switch {
+		case !ok && excluded[m.Collection]:
+			return nil, c.errorf(at, "mount %d: collection %q is excluded", i+1, m.Collection)
+		case !ok:
 			return nil, c.errorf(at, "mount %d: collection %q does not exist", i+1, m.Collection)
 		}
 		for from, to := range m.Fields {

@@ -1,6 +1,6 @@
 // Package config reads folio's configuration file: per-collection overrides
-// (name, hidden fields, key, default sort, page limits) and the list of
-// dialect mounts. Load parses and validates the file on its own; Apply checks
+// (name, hidden fields, key, default sort, page limits), the tables and
+// views not to publish, and the list of dialect mounts. Load parses and validates the file on its own; Apply checks
 // it against the collections a source discovered.
 package config
 
@@ -21,6 +21,9 @@ type Config struct {
 	// Collections maps a discovered collection name (the table or view name)
 	// to its overrides.
 	Collections map[string]Collection `yaml:"collections"`
+	// Exclude lists tables and views, by their name in the database, that
+	// are not published at all: no collection, no mount, no export.
+	Exclude []string `yaml:"exclude"`
 	// Mounts lists the dialects to serve and where. With no native mount,
 	// the native API is served at /v1.
 	Mounts []Mount `yaml:"mounts"`
@@ -175,6 +178,20 @@ func (c *Config) validate() error {
 			return c.errorf(at, "collection %q: name %q must be letters, digits, '_', '-' or '.'", name, col.Name)
 		}
 	}
+	excluded := map[string]bool{}
+	for i, name := range c.Exclude {
+		at := fmt.Sprintf("exclude.%d", i)
+		switch {
+		case name == "":
+			return c.errorf(at, "exclude: an empty name")
+		case excluded[name]:
+			return c.errorf(at, "exclude: %q is listed twice", name)
+		}
+		if _, ok := c.Collections[name]; ok {
+			return c.errorf(at, "exclude: %q is excluded and configured under collections; it cannot be both", name)
+		}
+		excluded[name] = true
+	}
 	paths := map[string]string{} // path -> dialect
 	natives := 0
 	for i, m := range c.Mounts {
@@ -218,7 +235,8 @@ func validName(s string) bool {
 	return s != ""
 }
 
-// lines maps "collections.NAME" and "mounts.I" to their line in the file.
+// lines maps "collections.NAME", "exclude.I" and "mounts.I" to their line
+// in the file.
 func lines(root *yaml.Node) map[string]int {
 	out := map[string]int{}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
@@ -235,9 +253,9 @@ func lines(root *yaml.Node) map[string]int {
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				out["collections."+v.Content[j].Value] = v.Content[j].Line
 			}
-		case k.Value == "mounts" && v.Kind == yaml.SequenceNode:
+		case (k.Value == "mounts" || k.Value == "exclude") && v.Kind == yaml.SequenceNode:
 			for j, m := range v.Content {
-				out[fmt.Sprintf("mounts.%d", j)] = m.Line
+				out[fmt.Sprintf("%s.%d", k.Value, j)] = m.Line
 			}
 		}
 	}

@@ -40,6 +40,10 @@ func TestParseErrors(t *testing.T) {
 		{"default above max", "collections:\n  items:\n    default_limit: 50\n    max_limit: 10\n", "exceeds max_limit"},
 		{"bad name", "collections:\n  items:\n    name: a/b\n", "must be letters"},
 		{"wrong type", "collections:\n  items:\n    max_limit: many\n", "line 3"},
+		{"exclude twice", "exclude:\n  - log\n  - items\n  - log\n", `line 4: exclude: "log" is listed twice`},
+		{"exclude and configure", "collections:\n  items:\n    max_limit: 5\nexclude: [items]\n", `line 4: exclude: "items" is excluded and configured`},
+		{"exclude nothing", "exclude:\n  - \"\"\n", "line 2: exclude: an empty name"},
+		{"exclude not a list", "exclude: items\n", "line 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +118,8 @@ func TestApplyErrors(t *testing.T) {
 		{"json key", "collections:\n  items:\n    key: tags\n", "cannot be a key"},
 		{"rename collision", "collections:\n  items:\n    name: log\n", `published as "log"`},
 		{"limit over discovered max", "collections:\n  items:\n    default_limit: 2000\n", "exceeds max_limit"},
+		{"exclude unknown", "exclude:\n  - items\n  - logs\n", `line 3: exclude: no table or view "logs"`},
+		{"mount an excluded collection", "exclude: [log]\nmounts:\n  - dialect: gocdb\n    path: /g\n    collection: log\n", `line 3: mount 1: collection "log" is excluded`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +136,26 @@ func TestApplyErrors(t *testing.T) {
 				t.Fatalf("Apply error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestExclude: an excluded table or view is left out of what Apply
+// returns, and what it was given is left as it was.
+func TestExclude(t *testing.T) {
+	cfg, err := Parse([]byte("exclude:\n  - log\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := discovered()
+	out, err := Apply(in, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Name != "items" {
+		t.Errorf("published %d collections, want items alone", len(out))
+	}
+	if len(in) != 2 || in[1].Name != "log" {
+		t.Error("Apply changed the discovered collections")
 	}
 }
 

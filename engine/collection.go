@@ -38,6 +38,9 @@ type Field struct {
 	Sortable   bool
 	Filterable bool
 	Hidden     bool // never selected, sorted or filtered on
+	// FullText: the source keeps a full-text index of the field's words
+	// (a column of an SQLite FTS5 table), so the match operator applies.
+	FullText bool
 }
 
 // Collection is a table or view exposed over HTTP.

@@ -341,7 +341,21 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, 
 	if err := start(r.columns, out); err != nil {
 		return err
 	}
-	return sourceError(ctx, e.src.Query(ctx, plan, emit))
+	// A failure of the caller's own emit (its output is full, its client
+	// went away) is the caller's to report as it is: passed through the
+	// source, it would come back as the database's fault.
+	var emitErr error
+	err = e.src.Query(ctx, plan, func(row Row) error {
+		if err := emit(row); err != nil {
+			emitErr = err
+			return err
+		}
+		return nil
+	})
+	if emitErr != nil {
+		return emitErr
+	}
+	return sourceError(ctx, err)
 }
 
 // sourceError passes engine errors through, reports cancellation as such,

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -24,6 +25,12 @@ const (
 	OpNone   Op = "none"   // JSON array holds none of Values; a NULL array holds none
 	// OpContains: text holds Values[0] as a substring (byte-exact, case-sensitive).
 	OpContains Op = "contains"
+	// OpMatch: full-text search on a FullText field: the text holds every
+	// word (run of non-space) of Values[0], words compared as the source's
+	// full-text index splits and folds them (SQLite FTS5's default: case
+	// and diacritics ignored); a word ending in * matches the words it
+	// begins.
+	OpMatch Op = "match"
 )
 
 // Combinators join filters into a tree. They are not field operators: a
@@ -34,7 +41,7 @@ const (
 )
 
 // Ops lists every operator, in the order documentation shows them.
-var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpNull, OpAll, OpAny, OpNone}
+var Ops = []Op{OpEq, OpNe, OpLt, OpLte, OpGt, OpGte, OpIn, OpPrefix, OpContains, OpMatch, OpNull, OpAll, OpAny, OpNone}
 
 // OpsFor lists the operators a filter on a field of type t may use, in the
 // order of Ops. It is the one table of which operator applies to which type:
@@ -49,9 +56,22 @@ func OpsFor(t Type) []Op {
 	return out
 }
 
+// Ops lists the operators that may filter f: those of its type
+// (OpsFor), and match on a full-text field.
+func (f *Field) Ops() []Op {
+	ops := OpsFor(f.Type)
+	if f.FullText && f.Type == TypeText {
+		ops = append(ops, OpMatch)
+	}
+	return ops
+}
+
 // opApplies reports whether op may filter a field of type t (OpsFor).
+// match is a property of a field's index, not of its type (Field.Ops).
 func opApplies(op Op, t Type) bool {
 	switch op {
+	case OpMatch:
+		return false
 	case OpNull:
 		return true
 	case OpAll, OpAny, OpNone:
@@ -424,7 +444,10 @@ func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 		return Cond{}, invalidFilter(f.Field, "unknown operator %q (one of %s)", f.Op, opList())
 	}
 	arrayOp := f.Op == OpAll || f.Op == OpAny || f.Op == OpNone
-	if !opApplies(f.Op, fd.Type) {
+	if f.Op == OpMatch && !slices.Contains(fd.Ops(), OpMatch) {
+		return Cond{}, invalidFilter(f.Field, "operator match applies only to full-text fields (the columns of an SQLite FTS5 table)")
+	}
+	if f.Op != OpMatch && !opApplies(f.Op, fd.Type) {
 		// The message says what would work instead.
 		switch {
 		case fd.Type == TypeJSON:
@@ -460,6 +483,9 @@ func checkFilter(lookup func(string) (*Field, error), f Filter) (Cond, error) {
 		}
 		if v == nil || !checkType(want, v) {
 			return Cond{}, invalidFilter(f.Field, "value %v is not of type %v", v, want)
+		}
+		if s, _ := v.(string); f.Op == OpMatch && strings.TrimSpace(s) == "" {
+			return Cond{}, invalidFilter(f.Field, "operator match needs at least one word")
 		}
 		out.Values = append(out.Values, v)
 	}

@@ -7,16 +7,19 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"folio/dataset"
 	"folio/engine"
 	"folio/internal/demodb"
+	"folio/internal/fulldisk"
 	"folio/internal/golden"
 	"folio/source/sqlite"
 )
@@ -287,6 +290,17 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
+// manyThings repeats things as n rows, keys 1 to n: more than fits in
+// the writer's buffer.
+func manyThings(n int) []thing {
+	many := make([]thing, n)
+	for i := range many {
+		many[i] = things[i%len(things)]
+		many[i].id = int64(i + 1)
+	}
+	return many
+}
+
 // failWriter fails every write.
 type failWriter struct{ writes int }
 
@@ -296,17 +310,16 @@ func (w *failWriter) Write(p []byte) (int, error) { w.writes++; return 0, errDis
 
 // TestWriteError: an error of the output stops the query and is returned.
 func TestWriteError(t *testing.T) {
-	many := make([]thing, 20000)
-	for i := range many {
-		many[i] = things[i%len(things)]
-		many[i].id = int64(i + 1)
-	}
+	many := manyThings(20000)
 	e, c := newEngine(t, many)
 	w := &failWriter{}
 	var seen int64
 	n, err := Write(context.Background(), e, Request{Collection: c, Format: NDJSON, Progress: func(n int64) { seen = n }}, w)
 	if !errors.Is(err, errDiskFull) {
 		t.Fatalf("error %v, want the writer's", err)
+	}
+	if e, ok := engine.AsError(err); ok {
+		t.Errorf("the writer's error came back as the engine's %q (%v)", e.Code, err)
 	}
 	if w.writes != 1 || n >= int64(len(many)) || seen >= int64(len(many)) {
 		t.Errorf("the export went on after the output failed: %d writes, %d rows", w.writes, n)
@@ -317,11 +330,7 @@ func TestWriteError(t *testing.T) {
 // interrupted export leaves neither a partial file nor a temporary one,
 // and leaves an existing file as it was.
 func TestWriteFile(t *testing.T) {
-	many := make([]thing, 20000)
-	for i := range many {
-		many[i] = things[i%len(things)]
-		many[i].id = int64(i + 1)
-	}
+	many := manyThings(20000)
 	e, c := newEngine(t, many)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.csv")
@@ -376,5 +385,49 @@ func TestEstimate(t *testing.T) {
 		if err != nil || n != tt.want {
 			t.Errorf("Estimate limit %d: %d, %v; want %d", tt.limit, n, err, tt.want)
 		}
+	}
+}
+
+// TestFullDisk: an export to a full disk says so, as the operating system
+// put it, and is not mistaken for the database failing; WriteFile leaves
+// nothing behind on the full filesystem.
+func TestFullDisk(t *testing.T) {
+	many := manyThings(20000)
+	e, c := newEngine(t, many)
+	r := Request{Collection: c, Format: NDJSON}
+	check := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "no space left on device") {
+			t.Errorf("%s: %v, want no space left on device", what, err)
+		}
+		if e, ok := engine.AsError(err); ok {
+			t.Errorf("%s: the full disk came back as the engine's %q (%v)", what, e.Code, err)
+		}
+	}
+
+	// Standard output on a full device: /dev/full fails every write with
+	// ENOSPC, as the kernel reports it.
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	_, err = Write(context.Background(), e, r, full)
+	check("Write to /dev/full", err)
+
+	dir, err := fulldisk.Mount(t, 256<<10)
+	if err != nil {
+		// No tmpfs here (not root): a writer that fails as a full disk does.
+		t.Logf("no tmpfs (%v): the disk fills up in a simulated writer", err)
+		_, err = Write(context.Background(), e, r, fulldisk.New(100000).Writer(io.Discard))
+		check("Write to a writer that fills up", err)
+		return
+	}
+	path := filepath.Join(dir, "out.ndjson")
+	_, err = WriteFile(context.Background(), e, r, path)
+	check("WriteFile to a full tmpfs", err)
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		t.Errorf("left behind on the full disk: %s", en.Name())
 	}
 }

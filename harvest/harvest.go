@@ -55,6 +55,9 @@ type Options struct {
 	// columns fixes the CSV columns (a parallel harvest's slices share
 	// them); nil takes them from the first page.
 	columns []string
+	// through, when not nil, stands between the harvest and its output
+	// file: the tests' disk that fills up where no real one can be mounted.
+	through func(io.Writer) io.Writer
 }
 
 // Progress is where a harvest stands.
@@ -192,6 +195,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			return sum, fmt.Errorf("harvest: %w", err)
 		}
 		w = f
+		if o.through != nil {
+			w = o.through(f)
+		}
 	} else {
 		w = o.Stdout
 		if w == nil {
@@ -268,7 +274,17 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			}
 		}
 		if _, err := w.Write(buf.Bytes()); err != nil {
-			return sum, fmt.Errorf("harvest: write: %w", err)
+			err = fmt.Errorf("harvest: %w", err)
+			if f == nil {
+				return sum, err // standard output cannot be cut back
+			}
+			// A write that failed midway (a full disk) left part of a
+			// record: cut the output back to its last whole record, where
+			// the records already written end, and checkpoint those.
+			if terr := f.Truncate(st.OutputBytes); terr != nil {
+				return sum, errors.Join(err, fmt.Errorf("harvest: cut %s back to its last whole record: %w", o.Out, terr))
+			}
+			return sum, errors.Join(err, save())
 		}
 		st.OutputBytes += int64(buf.Len())
 		st.Position = after

@@ -93,7 +93,7 @@ func RunParallel(ctx context.Context, o Options, n int) (Summary, error) {
 		if format == CSV && len(ps.Columns) > 0 {
 			header = headerLine(ps.Columns)
 		}
-		mergeErr = merge(o.Out, len(ps.Slices), header, func(next int) (int, bool) {
+		mergeErr = merge(o.Out, len(ps.Slices), header, o.through, func(next int) (int, bool) {
 			mu.Lock()
 			defer mu.Unlock()
 			return mergeable(states, next)
@@ -305,26 +305,43 @@ func writeJSON(path string, v any) error {
 }
 
 // merge writes header and then the n parts, in slice order, as the output
-// out: ready says how far it may go from a part on (see mergeable), and
-// changed wakes it when a slice ends. It stops at the first slice that
-// failed, leaving the parts for a resume; the output is synced once every
-// part is in it.
-func merge(out string, n int, header []byte, ready func(next int) (upto int, stop bool), changed <-chan struct{}) error {
+// out (through through, when not nil: see Options): ready says how far it
+// may go from a part on (see mergeable), and changed wakes it when a slice
+// ends. It stops at the first slice that failed, leaving the parts for a
+// resume; the output is synced once every part is in it.
+func merge(out string, n int, header []byte, through func(io.Writer) io.Writer, ready func(next int) (upto int, stop bool), changed <-chan struct{}) error {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("harvest: merge: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.Write(header); err != nil {
-		return fmt.Errorf("harvest: merge: %w", err)
+	var w io.Writer = f
+	if through != nil {
+		w = through(f)
 	}
+	// cut ends a merge that failed writing (a full disk): the output is cut
+	// back to the length at which its last whole part ended, so that it
+	// never ends in part of a record.
+	cut := func(err error, whole int64) error {
+		err = fmt.Errorf("harvest: merge: %w", err)
+		if terr := f.Truncate(whole); terr != nil {
+			err = errors.Join(err, fmt.Errorf("harvest: cut %s back to its last whole record: %w", out, terr))
+		}
+		return err
+	}
+	if _, err := w.Write(header); err != nil {
+		return cut(err, 0)
+	}
+	whole := int64(len(header))
 	next := 0
 	for {
 		upto, stop := ready(next)
 		for ; next < upto; next++ {
-			if err := appendFile(f, partName(out, next)); err != nil {
-				return fmt.Errorf("harvest: merge: %w", err)
+			n, err := appendFile(w, partName(out, next))
+			if err != nil {
+				return cut(err, whole)
 			}
+			whole += n
 		}
 		if stop {
 			break
@@ -343,13 +360,13 @@ func merge(out string, n int, header []byte, ready func(next int) (upto int, sto
 	return nil
 }
 
-// appendFile copies the file at path to the end of w.
-func appendFile(w io.Writer, path string) error {
+// appendFile copies the file at path to the end of w and returns the
+// number of bytes copied.
+func appendFile(w io.Writer, path string) (int64, error) {
 	p, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer p.Close()
-	_, err = io.Copy(w, p)
-	return err
+	return io.Copy(w, p)
 }

@@ -255,7 +255,7 @@ func TestMerge(t *testing.T) {
 			var mu sync.Mutex // guards states
 			done := make(chan error, 1)
 			go func() {
-				done <- merge(out, len(states), []byte("h\n"), func(next int) (int, bool) {
+				done <- merge(out, len(states), []byte("h\n"), nil, func(next int) (int, bool) {
 					mu.Lock()
 					defer mu.Unlock()
 					return mergeable(states, next)

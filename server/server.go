@@ -1,5 +1,5 @@
 // Package server wires folio's HTTP service: the dialects mounted where the
-// configuration says, /healthz, the middleware every request passes through
+// configuration says, /healthz, /readyz and /livez, the middleware every request passes through
 // (request id, access log, panic recovery; per mount, panic recovery and
 // the body limit in the mount's error shape) and an http.Server
 // with timeouts and graceful shutdown.
@@ -77,8 +77,11 @@ func New(o Options) (*Server, error) {
 		body = DefaultMaxBodyBytes
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", health(o.Engine.Source()))
-	paths := map[string]bool{"/healthz": true}
+	readiness := ready(o.Engine.Source())
+	mux.Handle("GET /healthz", readiness)
+	mux.Handle("GET /readyz", readiness)
+	mux.Handle("GET /livez", live())
+	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
 	for _, group := range groupMounts(mounts) {
 		m := group[0]
 		if paths[m.Path] {
@@ -112,7 +115,7 @@ func New(o Options) (*Server, error) {
 	if cache > 0 {
 		h = cacheResponses(newPageCache(o.Engine.Source(), cache))(h)
 	}
-	// Outside the mounts (the cache, /healthz) folio answers in the
+	// Outside the mounts (the cache, the health checks) folio answers in the
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
 	h = accessLog(log)(h)

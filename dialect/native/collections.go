@@ -89,11 +89,11 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 }
 
 // operators lists the filter operators a field takes: the engine's own
-// table (engine.OpsFor), so the listing advertises exactly what a filter
-// may use. OpNull is among them whether or not the field is nullable: on a
+// table (engine.Field.Ops: its type's, and match on a full-text field),
+// so the listing advertises exactly what a filter may use. OpNull is among them whether or not the field is nullable: on a
 // field without NULLs it is accepted and matches every row or none.
 func operators(f *engine.Field) []string {
-	ops := engine.OpsFor(f.Type)
+	ops := f.Ops()
 	out := make([]string, len(ops))
 	for i, op := range ops {
 		out[i] = string(op)

@@ -57,6 +57,15 @@ type Dialect interface {
 	False() string
 }
 
+// Matcher is a Dialect with full-text search: the match operator on the
+// fields it marks FullText (engine.OpMatch). A database without it needs
+// no such method; the engine lets no match filter reach it.
+type Matcher interface {
+	// Match appends "the text of f holds every word of words", words as
+	// engine.OpMatch defines them.
+	Match(st *Statement, f *engine.Field, words string) error
+}
+
 // Statement is one statement being written: its text and its arguments,
 // for one collection. Dialects append to it; Select, Count and SelectWhere
 // make one and return its text and arguments.

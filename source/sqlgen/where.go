@@ -175,6 +175,16 @@ func (st *Statement) field(f engine.Cond) error {
 			return st.d.Prefix(st, fd, p)
 		}
 		return st.d.Contains(st, fd, p)
+	case engine.OpMatch:
+		words, ok := f.Values[0].(string)
+		if !ok {
+			return fmt.Errorf("filter %s: match needs text, got %T", f, f.Values[0])
+		}
+		m, ok := st.d.(Matcher)
+		if !ok {
+			return fmt.Errorf("filter %s: this database has no full-text search", f)
+		}
+		return m.Match(st, fd, words)
 	case engine.OpAll, engine.OpAny, engine.OpNone:
 		vals := make([]string, len(f.Values))
 		for i, v := range f.Values {

@@ -29,7 +29,7 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 	}
 	if !ok {
 		var n sql.NullInt64
-		err := s.db.QueryRowContext(ctx, "SELECT max(rowid) FROM "+quote(c.Table)).Scan(&n)
+		err := s.queryRow(ctx, []any{&n}, "SELECT max(rowid) FROM "+quote(c.Table))
 		if err != nil {
 			// No rowid: a view or a WITHOUT ROWID table.
 			return s.Count(ctx, c, filters)
@@ -59,14 +59,19 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 // value. ok is false when the table has no statistics.
 func (s *Source) stats(ctx context.Context, table string) (total int64, perValue map[string]float64, ok bool, err error) {
 	var exists bool
-	err = s.db.QueryRowContext(ctx, "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat1'").Scan(&exists)
+	err = s.queryRow(ctx, []any{&exists}, "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_stat1'")
 	if err != nil {
 		return 0, nil, false, fmt.Errorf("estimate %s: %w", table, err)
 	}
 	if !exists {
 		return 0, nil, false, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT st.stat,
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("estimate %s: %w", table, err)
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, `SELECT st.stat,
 		(SELECT ii.name FROM pragma_index_info(st.idx) AS ii WHERE ii.seqno = 0)
 		FROM sqlite_stat1 AS st WHERE st.tbl = ?`, table)
 	if err != nil {

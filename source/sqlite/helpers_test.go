@@ -95,3 +95,17 @@ func conds(t testing.TB, c *engine.Collection, filters ...engine.Filter) []engin
 	}
 	return cs
 }
+
+// discovered returns the collections s discovers and their names.
+func discovered(t testing.TB, s *Source) ([]*engine.Collection, []string) {
+	t.Helper()
+	cols, err := s.Collections(context.Background())
+	if err != nil {
+		t.Fatalf("Collections: %v", err)
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return cols, names
+}

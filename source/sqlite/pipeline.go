@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"folio/engine"
@@ -35,10 +36,10 @@ type batch struct {
 // memory is constant. When emit fails or ctx ends, the reader's context is
 // cancelled, which interrupts SQLite, and Query returns only once the
 // reader has closed the statement.
-func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, args []any, layouts []timeLayout, emit func(engine.Row) error) (err error) {
+func (s *Source) pipeline(ctx context.Context, db *sql.DB, plan *engine.Plan, query string, args []any, layouts []timeLayout, emit func(engine.Row) error) (err error) {
 	qctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := s.db.QueryContext(qctx, query, args...)
+	rows, err := db.QueryContext(qctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 	}

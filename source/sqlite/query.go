@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"folio/engine"
 	"folio/source/sqlgen"
@@ -12,15 +13,21 @@ import (
 // database produces it, reusing one Row. Cancelling ctx interrupts SQLite.
 // A long result (no limit, or more than pipelineMin rows) is read by a
 // second goroutine; see pipeline.
-func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
+func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) (err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = h.release(err) }()
+	ctx = h.ctx
 	query, args, layouts, err := s.selectSQL(ctx, plan)
 	if err != nil {
 		return err
 	}
 	if plan.Limit == 0 || plan.Limit > pipelineMin {
-		return s.pipeline(ctx, plan, query, args, layouts, emit)
+		return s.pipeline(ctx, h.db, plan, query, args, layouts, emit)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := h.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 	}
@@ -73,7 +80,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return 0, err
 	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, []any{&n}, query, args...); err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)
 	}
 	return n, nil
@@ -122,6 +129,35 @@ func (d dialect) Value(st *sqlgen.Statement, f *engine.Field, v engine.Value) (a
 		}
 	}
 	return bindValue(v, f.Type, l)
+}
+
+// Match appends a search of f's column, a column of an FTS5 table, for
+// every word of words (engine.OpMatch): each word becomes an FTS5 string,
+// quoted so that no word is read as FTS5's query syntax (AND, NEAR, a
+// column filter) and no input is a syntax error, with a trailing * kept as
+// a prefix search; FTS5 joins strings with an implicit AND. The search is
+// a rowid subquery because FTS5 answers MATCH only as a condition of its
+// own table's scan, and the filter may stand under or and not.
+func (d dialect) Match(st *sqlgen.Statement, f *engine.Field, words string) error {
+	var expr strings.Builder
+	for i, w := range strings.Fields(words) {
+		if i > 0 {
+			expr.WriteByte(' ')
+		}
+		word := strings.TrimRight(w, "*")
+		expr.WriteString(`"` + strings.ReplaceAll(word, `"`, `""`) + `"`)
+		if word != w {
+			expr.WriteByte('*')
+		}
+	}
+	st.WriteString("rowid IN (SELECT rowid FROM ")
+	d.Table(st)
+	st.WriteString(" WHERE ")
+	st.Quote(f.Column)
+	st.WriteString(" MATCH ")
+	d.Param(st, expr.String(), engine.TypeText)
+	st.WriteString(")")
+	return nil
 }
 
 // Param binds arg behind a ? placeholder; SQLite needs no parameter type.

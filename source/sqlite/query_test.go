@@ -440,7 +440,7 @@ func TestExplainUsesIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.pools.db.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +593,7 @@ func TestNullPlacementUsesIndex(t *testing.T) {
 // explain returns SQLite's query plan for query, one line per step.
 func explain(t *testing.T, s *Source, query string, args []any) string {
 	t.Helper()
-	rows, err := s.db.Query("EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.pools.db.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

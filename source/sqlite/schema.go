@@ -3,10 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
 	"folio/engine"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // rowidField is the name under which a rowid table without another unique
@@ -14,30 +17,24 @@ import (
 const rowidField = "rowid"
 
 // Collections discovers every table and view of the database (SQLite's own
-// sqlite_* tables excepted), with fields, types, nullability and key.
+// sqlite_* tables and the shadow tables that hold virtual tables' data
+// excepted), with fields, types, nullability and key. A table or view that
+// SQLite cannot read as declared (a view over a dropped table, a virtual
+// table whose module this build of SQLite lacks) is skipped with a
+// warning, so that one broken object does not keep the rest of the
+// database from being served.
 func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, type, coalesce(sql, '') FROM sqlite_schema
-		WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	objs, err := s.objects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite schema: %w", err)
-	}
-	type object struct{ name, typ, sql string }
-	var objs []object
-	for rows.Next() {
-		var o object
-		if err := rows.Scan(&o.name, &o.typ, &o.sql); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite schema: %w", err)
-		}
-		objs = append(objs, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite schema: %w", err)
 	}
 	var out []*engine.Collection
 	for _, o := range objs {
-		c, err := s.discover(ctx, o.name, o.typ == "view", withoutRowid(o.sql))
+		c, err := s.discover(ctx, o.name, o.typ == "view", o.noRowid, module(o.sql) == "fts5")
+		if unreadable(err) {
+			s.log.Warn("sqlite: skipped a "+kind(o.typ)+" that cannot be read; it is not published", "name", o.name, "err", err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("sqlite schema of %q: %w", o.name, err)
 		}
@@ -46,11 +43,117 @@ func (s *Source) Collections(ctx context.Context) ([]*engine.Collection, error) 
 	return out, nil
 }
 
-// withoutRowid reports whether a CREATE TABLE statement ends in WITHOUT ROWID.
-func withoutRowid(create string) bool {
-	s := strings.ToUpper(strings.Join(strings.Fields(create), " "))
-	return strings.HasSuffix(strings.TrimRight(s, "; "), "WITHOUT ROWID") ||
-		strings.Contains(s, "WITHOUT ROWID,") || strings.Contains(s, "WITHOUT ROWID ,")
+// object is a table or view as PRAGMA table_list lists it, with the
+// statement that created it.
+type object struct {
+	name, typ, sql string
+	noRowid        bool
+}
+
+// objects lists the tables and views to discover, by name. PRAGMA
+// table_list tells shadow tables apart from the user's, and without-rowid
+// tables from the others, whatever their CREATE text.
+func (s *Source) objects(ctx context.Context) (_ []object, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, `SELECT tl.name, tl.type, tl.wr, coalesce(ss.sql, '')
+		FROM pragma_table_list AS tl LEFT JOIN sqlite_schema AS ss ON ss.name = tl.name
+		WHERE tl.schema = 'main' AND tl.type IN ('table', 'view', 'virtual') AND tl.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+		ORDER BY tl.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var objs []object
+	for rows.Next() {
+		var o object
+		if err := rows.Scan(&o.name, &o.typ, &o.noRowid, &o.sql); err != nil {
+			return nil, err
+		}
+		objs = append(objs, o)
+	}
+	return objs, rows.Err()
+}
+
+// unreadable reports whether err is SQLite saying that an object's own SQL
+// cannot be run (no such table, column, function or module): a fault of
+// that object alone. Anything else (I/O, a corrupt file, a cancelled
+// context) concerns the whole database.
+func unreadable(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && e.Code == sqlite3.ErrError
+}
+
+// module returns the module a CREATE VIRTUAL TABLE statement names, in
+// lower case, or "" for any other statement:
+// CREATE VIRTUAL TABLE [IF NOT EXISTS] [schema.]name USING module[(args)].
+// The table's name may be quoted and hold any word, USING included, so
+// the statement is read token by token rather than searched.
+func module(create string) string {
+	toks := sqlTokens(create, 12)
+	if len(toks) < 4 || !strings.EqualFold(toks[1], "VIRTUAL") {
+		return ""
+	}
+	for i, t := range toks {
+		if strings.EqualFold(t, "USING") && i+1 < len(toks) {
+			return strings.ToLower(strings.Trim(toks[i+1], "\"`[]"))
+		}
+	}
+	return ""
+}
+
+// sqlTokens returns the first n tokens of an SQL statement: words, quoted
+// names and strings (quotes kept, a doubled quote inside), and single
+// other characters.
+func sqlTokens(s string, n int) []string {
+	word := func(b byte) bool {
+		return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
+	}
+	var out []string
+	for len(out) < n {
+		s = strings.TrimLeft(s, " \t\r\n")
+		if s == "" {
+			break
+		}
+		end := 1
+		switch q := s[0]; {
+		case q == '"' || q == '`' || q == '\'':
+			for end < len(s) {
+				if s[end] != q {
+					end++
+				} else if end+1 < len(s) && s[end+1] == q {
+					end += 2
+				} else {
+					end++
+					break
+				}
+			}
+		case q == '[':
+			if i := strings.IndexByte(s, ']'); i > 0 {
+				end = i + 1
+			} else {
+				end = len(s)
+			}
+		case word(q):
+			for end < len(s) && word(s[end]) {
+				end++
+			}
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
+}
+
+// kind names a table_list type for a message.
+func kind(typ string) string {
+	if typ == "virtual" {
+		return "virtual table"
+	}
+	return typ
 }
 
 // tableColumn is one row of PRAGMA table_xinfo.
@@ -61,7 +164,9 @@ type tableColumn struct {
 	pk       int // position in the primary key, 0 when not part of it
 }
 
-func (s *Source) discover(ctx context.Context, table string, view, noRowid bool) (*engine.Collection, error) {
+// discover reads one table or view: view and noRowid say what it is, fts
+// that it is an FTS5 table, whose text columns are searched with match.
+func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts bool) (*engine.Collection, error) {
 	cols, err := s.tableColumns(ctx, table)
 	if err != nil {
 		return nil, err
@@ -88,7 +193,7 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid bool)
 		}
 		c.Fields = append(c.Fields, &engine.Field{
 			Name: tc.name, Column: tc.name, Type: typ, Nullable: !tc.notNull,
-			Sortable: typ.Scalar(), Filterable: true,
+			Sortable: typ.Scalar(), Filterable: true, FullText: fts && typ == engine.TypeText,
 		})
 		if tc.pk > 0 {
 			pks = append(pks, i)
@@ -135,8 +240,13 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid bool)
 	return c, nil
 }
 
-func (s *Source) tableColumns(ctx context.Context, table string) ([]tableColumn, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, coalesce(type, ''), \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", table)
+func (s *Source) tableColumns(ctx context.Context, table string) (_ []tableColumn, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, "SELECT name, coalesce(type, ''), \"notnull\", pk, hidden FROM pragma_table_xinfo(?)", table)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +269,13 @@ func (s *Source) tableColumns(ctx context.Context, table string) ([]tableColumn,
 // uniqueColumn returns the column of a single-column, non-partial UNIQUE
 // index on a NOT NULL column, or "". Among several it picks the first index
 // by name, so discovery is deterministic.
-func (s *Source) uniqueColumn(ctx context.Context, table string, cols []tableColumn) (string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT il.name, ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
+func (s *Source) uniqueColumn(ctx context.Context, table string, cols []tableColumn) (_ string, err error) {
+	h, err := s.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() { err = h.release(err) }()
+	rows, err := h.db.QueryContext(h.ctx, `SELECT il.name, ii.name FROM pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
 		WHERE il."unique" AND NOT il.partial
 		  AND (SELECT count(*) FROM pragma_index_info(il.name)) = 1
 		ORDER BY il.name`, table)
@@ -212,8 +327,8 @@ func declaredType(decl string) engine.Type {
 // computed column) by the storage class of its first non-NULL value.
 func (s *Source) sampleType(ctx context.Context, table, column string) (engine.Type, error) {
 	var class string
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT typeof(%[1]s) FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
-		quote(column), quote(table))).Scan(&class)
+	err := s.queryRow(ctx, []any{&class}, fmt.Sprintf("SELECT typeof(%[1]s) FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
+		quote(column), quote(table)))
 	switch {
 	case err == sql.ErrNoRows:
 		return engine.TypeText, nil
@@ -239,8 +354,8 @@ func (s *Source) sampleLayout(ctx context.Context, table, column string) (timeLa
 	var v any
 	// The unary + hides the declared type from the driver, which would
 	// otherwise parse the text itself.
-	err := s.db.QueryRowContext(ctx, fmt.Sprintf("SELECT typeof(%[1]s), +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
-		quote(column), quote(table))).Scan(&class, &v)
+	err := s.queryRow(ctx, []any{&class, &v}, fmt.Sprintf("SELECT typeof(%[1]s), +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
+		quote(column), quote(table)))
 	switch {
 	case err == sql.ErrNoRows:
 		return timeLayout{text: loadLayout}, true, nil

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,14 +175,67 @@ func TestOpenPool(t *testing.T) {
 	path := newDB(t, `PRAGMA journal_mode=DELETE`, `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	s := openSource(t, path)
 	var mode string
-	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := s.pools.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal mode %q, %v; want wal", mode, err)
 	}
-	if _, err := s.db.Exec("INSERT INTO t VALUES (1)"); err == nil {
+	if _, err := s.pools.db.Exec("INSERT INTO t VALUES (1)"); err == nil {
 		t.Error("the read pool wrote to the database")
 	}
 	var timeout int
-	if err := s.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeoutMS {
+	if err := s.pools.db.QueryRow("PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeoutMS {
 		t.Errorf("busy timeout %d, %v", timeout, err)
+	}
+}
+
+// TestUnreadableObjects: a view over a dropped table and a virtual table
+// whose module this SQLite lacks are skipped with a warning that names
+// them; the rest of the database is served.
+func TestUnreadableObjects(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT)`,
+		`CREATE TABLE b (y TEXT)`,
+		`CREATE VIEW good AS SELECT id, x FROM a`,
+		`CREATE VIEW broken AS SELECT y FROM b`,
+		`DROP TABLE b`,
+		// As a database made by a SQLite with another module would hold it.
+		`PRAGMA writable_schema = ON`,
+		`INSERT INTO sqlite_schema (type, name, tbl_name, rootpage, sql) VALUES ('table', 'geo', 'geo', 0, 'CREATE VIRTUAL TABLE geo USING nosuchmodule(a, b)')`,
+		`PRAGMA writable_schema = OFF`,
+	)
+	var log bytes.Buffer
+	s, err := Open(context.Background(), path, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, names := discovered(t, s); !slices.Equal(names, []string{"a", "good"}) {
+		t.Errorf("collections %v, want [a good]", names)
+	}
+	for _, want := range []string{`name=broken`, `no such table`, `name=geo`, `no such module: nosuchmodule`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the warnings do not say %q:\n%s", want, log.String())
+		}
+	}
+}
+
+// TestVirtualTables: virtual tables of the modules compiled in are served
+// like tables, keyed by their rowid; the shadow tables that hold their
+// data are not published.
+func TestVirtualTables(t *testing.T) {
+	path := newDB(t,
+		`CREATE VIRTUAL TABLE boxes USING rtree(id, minx, maxx)`,
+		`INSERT INTO boxes VALUES (1, 0, 1), (2, 5, 7)`,
+		`CREATE VIRTUAL TABLE notes USING fts4(body)`,
+		`INSERT INTO notes (body) VALUES ('hello world'), ('good bye')`,
+	)
+	s := openSource(t, path)
+	cols, names := discovered(t, s)
+	for _, c := range cols {
+		if rows := run(t, s, allPlan(c)); len(rows) != 2 {
+			t.Errorf("%s: %d rows, want 2", c.Name, len(rows))
+		}
+	}
+	if !slices.Equal(names, []string{"boxes", "notes"}) {
+		t.Errorf("collections %v, want [boxes notes] without their shadow tables", names)
 	}
 }

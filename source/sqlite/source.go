@@ -7,17 +7,21 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"time"
 
 	"folio/engine"
+	_ "folio/source/sqlite/fts5" // full-text search in every connection
 
 	sqlite3 "github.com/mattn/go-sqlite3" // chosen by measurement, see docs/DEPENDENCIES.md
 )
@@ -48,20 +52,39 @@ type Options struct {
 	// (PRAGMA mmap_size); 0 = default (1 GiB), negative = none, read by
 	// system calls only. SQLite caps it at its compile-time maximum.
 	MmapBytes int64
+	// Logger is told what the source does not serve and why (a table or
+	// view it cannot read); nil logs to slog.Default().
+	Logger *slog.Logger
 }
 
 // Source serves one SQLite database file to the engine. folio only reads it;
 // other processes may write it meanwhile (the file is switched to WAL when
-// writable, so readers and a writer do not block each other).
+// writable, so readers and a writer do not block each other). It watches
+// the file it serves (see current): a deleted or unreadable file makes it
+// report the database unavailable, and a file renamed over it is opened in
+// its place.
 // A Source is safe for concurrent use.
 type Source struct {
-	path string
-	db   *sql.DB // read pool, every connection query_only
+	path   string
+	log    *slog.Logger
+	conns  int   // read pool size
+	mmap   int64 // PRAGMA mmap_size of every read connection
+	schema [sha256.Size]byte
+
+	// mu guards the pools and what is known of the file (file.go).
+	mu        sync.Mutex
+	pools     *pools // nil while no file is open
+	down      error  // why the database cannot answer now; nil when it can
+	checked   time.Time
+	reopening bool
+	rejected  os.FileInfo // a replacement whose tables differ, not reopened
+	closed    bool
+	bg        sync.WaitGroup // the reopen under way
 
 	// Version state: PRAGMA data_version is per connection and only sees
 	// other connections' commits, so one dedicated connection answers it.
 	verMu    sync.Mutex
-	verDB    *sql.DB
+	verPools *pools // the pools verConn belongs to
 	verConn  *sql.Conn
 	verLast  int64
 	verCount uint64
@@ -71,6 +94,17 @@ type Source struct {
 	// compare correctly in SQL.
 	layoutMu sync.Mutex
 	layouts  map[columnRef]timeLayout
+}
+
+// pools are the connections to one database file.
+type pools struct {
+	db    *sql.DB // read pool, every connection query_only
+	verDB *sql.DB // Version's one connection
+	file  os.FileInfo
+	// life ends when the pools are closed, interrupting the statements
+	// still running on them (see acquire).
+	life context.Context
+	end  context.CancelFunc
 }
 
 type columnRef struct{ table, column string }
@@ -91,54 +125,123 @@ func Open(ctx context.Context, path string, opt Options) (*Source, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("open sqlite %s: is a directory", path)
 	}
-	setWAL(ctx, abs)
-
-	n := opt.MaxConns
-	if n <= 0 {
-		n = max(2*runtime.GOMAXPROCS(0), 4)
+	s := &Source{path: abs, log: opt.Logger, conns: opt.MaxConns, mmap: opt.MmapBytes, layouts: map[columnRef]timeLayout{}}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
-	mmap := opt.MmapBytes
+	if s.conns <= 0 {
+		s.conns = max(2*runtime.GOMAXPROCS(0), 4)
+	}
 	switch {
-	case mmap == 0:
-		mmap = defaultMmapBytes
-	case mmap < 0:
-		mmap = 0
+	case s.mmap == 0:
+		s.mmap = defaultMmapBytes
+	case s.mmap < 0:
+		s.mmap = 0
 	}
-	db := sql.OpenDB(connector{dsn: dsn(abs, true), drv: &sqlite3.SQLiteDriver{
+	p, err := s.openPools(ctx, fi)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if s.schema, err = schemaSum(ctx, p.db); err != nil {
+		p.close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	s.pools, s.checked = p, time.Now()
+	return s, nil
+}
+
+// openPools opens the connections to the file at s.path, which is fi.
+func (s *Source) openPools(ctx context.Context, fi os.FileInfo) (*pools, error) {
+	setWAL(ctx, s.path)
+	mmap := s.mmap
+	db := sql.OpenDB(connector{path: s.path, file: fi, drv: &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			_, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size=%d", mmap), nil)
 			return err
 		},
 	}})
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
+	db.SetMaxOpenConns(s.conns)
+	db.SetMaxIdleConns(s.conns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, err
 	}
 	// Reading the schema proves the file is a database, not just a file.
 	if _, err := db.ExecContext(ctx, "SELECT count(*) FROM sqlite_schema"); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, err
 	}
-	verDB, err := sql.Open(driverName, dsn(abs, true))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	verDB := sql.OpenDB(connector{path: s.path, file: fi, drv: &sqlite3.SQLiteDriver{}})
 	verDB.SetMaxOpenConns(1)
-	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}}, nil
+	life, end := context.WithCancel(context.Background())
+	return &pools{db: db, verDB: verDB, file: fi, life: life, end: end}, nil
 }
 
-// connector opens the read pool's connections with settings the driver's
-// data source name has no parameter for.
+// close interrupts the statements running on the pools and closes them;
+// a connection still in use closes as soon as its statement ends.
+func (p *pools) close() error {
+	p.end()
+	return errors.Join(p.db.Close(), p.verDB.Close())
+}
+
+// idle reports whether every connection of closed pools has closed.
+func (p *pools) idle() bool {
+	return p.db.Stats().OpenConnections == 0 && p.verDB.Stats().OpenConnections == 0
+}
+
+// schemaSum is a digest of the tables and views of the database db reads,
+// as declared: a file that replaces the one served is opened in its place
+// only when they are the same, since the published collections were
+// discovered from them.
+func schemaSum(ctx context.Context, db *sql.DB) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	rows, err := db.QueryContext(ctx, `SELECT type, name, coalesce(sql, '') FROM sqlite_schema
+		WHERE type IN ('table', 'view') ORDER BY type, name`)
+	if err != nil {
+		return sum, fmt.Errorf("read the schema: %w", err)
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var typ, name, def string
+		if err := rows.Scan(&typ, &name, &def); err != nil {
+			return sum, fmt.Errorf("read the schema: %w", err)
+		}
+		fmt.Fprintf(h, "%q %q %q\n", typ, name, def)
+	}
+	if err := rows.Err(); err != nil {
+		return sum, fmt.Errorf("read the schema: %w", err)
+	}
+	h.Sum(sum[:0])
+	return sum, nil
+}
+
+// connector opens the connections of pools on one file, file at path,
+// read-only, with settings the driver's data source name has no parameter
+// for. A connection opened after another file took the path (or none is
+// there) is refused: it would read that other file, or create the -wal and
+// -shm files the connections to the first one use.
 type connector struct {
-	dsn string
-	drv *sqlite3.SQLiteDriver
+	path string
+	file os.FileInfo
+	drv  *sqlite3.SQLiteDriver
 }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                        { return c.drv }
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(dsn(c.path, true))
+	if err != nil {
+		return nil, err
+	}
+	// Looked at after the open: the file it shows was at the path before
+	// the open, so the connection has it.
+	if fi, err := os.Stat(c.path); err != nil || !os.SameFile(fi, c.file) {
+		conn.Close()
+		return nil, errors.New("the database file was replaced or removed")
+	}
+	return conn, nil
+}
+
+func (c connector) Driver() driver.Driver { return c.drv }
 
 // dsn builds the driver's data source name: a SQLite URI (so the path is
 // escaped) that never creates the file, plus the driver's own settings.
@@ -171,28 +274,50 @@ func setWAL(ctx context.Context, path string) {
 
 // Close closes every connection.
 func (s *Source) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	p := s.pools
+	s.pools = nil
+	s.mu.Unlock()
+	s.bg.Wait() // a reopen under way closes what it opened
 	s.verMu.Lock()
 	if s.verConn != nil {
 		s.verConn.Close()
 		s.verConn = nil
 	}
 	s.verMu.Unlock()
-	return errors.Join(s.db.Close(), s.verDB.Close())
+	if p == nil {
+		return nil
+	}
+	return p.close()
 }
 
 // Version returns a counter that moves whenever another connection or
-// process has committed to the file since the previous call.
+// process has committed to the file since the previous call, or the file
+// was replaced; an error when the database cannot answer (see current).
 func (s *Source) Version(ctx context.Context) (uint64, error) {
+	p, err := s.current()
+	if err != nil {
+		return 0, err
+	}
 	s.verMu.Lock()
 	defer s.verMu.Unlock()
+	if s.verPools != p {
+		if s.verConn != nil {
+			s.verConn.Close()
+			s.verConn = nil
+		}
+		s.verPools = p
+	}
 	if s.verConn == nil {
-		c, err := s.verDB.Conn(ctx)
+		c, err := p.verDB.Conn(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite data version: %w", err)
 		}
 		s.verConn = c
 		// A new connection has a new data_version baseline; count it as a
-		// change, since commits may have been missed in between.
+		// change, since commits may have been missed in between (or the
+		// file is another one).
 		s.verCount++
 		s.verLast = -1
 	}

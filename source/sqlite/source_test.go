@@ -20,11 +20,11 @@ func TestMmapSize(t *testing.T) {
 		}
 		// Two connections at once, so both of the pool's are asked.
 		ctx := context.Background()
-		c1, err := s.db.Conn(ctx)
+		c1, err := s.pools.db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c2, err := s.db.Conn(ctx)
+		c2, err := s.pools.db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

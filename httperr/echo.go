@@ -64,11 +64,15 @@ func Bound(e *engine.Error) *engine.Error {
 	}
 	c := *e
 	c.Parameter, c.Field = Echo(e.Parameter), Echo(e.Field)
-	c.Message, c.Hint = boundMessage(e.Message), boundMessage(e.Hint)
+	c.Message, c.Hint = Bounded(e.Message), Bounded(e.Hint)
 	return &c
 }
 
-func boundMessage(s string) string {
+// Bounded returns a message as an error body may carry it: whole when it
+// holds at most MaxMessage bytes, otherwise cut there and marked. It is
+// the last resort for a dialect's own answers, as Bound is for the
+// engine's errors.
+func Bounded(s string) string {
 	if len(s) <= MaxMessage {
 		return s
 	}

@@ -118,6 +118,7 @@ func (x *Writer) classify(w http.ResponseWriter, r *http.Request, err error) (in
 		return a.HTTPStatus(), a
 	}
 	if e, ok := engine.AsError(err); ok {
+		e = Bound(e)
 		if e.Code == engine.CodeUnavailable {
 			// e.Err is the cause the client is not shown; the log needs it.
 			x.log().WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", e.Err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // Parameter names, as Copernica spells them (case-sensitive: LIMIT is not
@@ -87,7 +88,7 @@ func (h *Handler) parse(id, rawQuery string) (*request, error) {
 		case "desc":
 			desc = true
 		default:
-			return nil, engine.Invalidf(paramOrder, "must be asc or desc, got %q", s)
+			return nil, engine.Invalidf(paramOrder, "must be asc or desc, got %s", httperr.Quote(s))
 		}
 	}
 	sortBy := h.key
@@ -96,10 +97,10 @@ func (h *Handler) parse(id, rawQuery string) (*request, error) {
 			return nil, engine.Invalidf(paramOrderBy, "random is not supported: folio pages through a stable order; use id, modified or a field name")
 		}
 		if sortBy = h.field(s); sortBy == nil {
-			return nil, engine.Invalidf(paramOrderBy, "unknown field %q", s)
+			return nil, engine.Invalidf(paramOrderBy, "unknown field %s", httperr.Quote(s))
 		}
 		if !sortBy.Sortable || !sortBy.Type.Scalar() {
-			return nil, engine.Invalidf(paramOrderBy, "field %q cannot be sorted on", s)
+			return nil, engine.Invalidf(paramOrderBy, "field %s cannot be sorted on", httperr.Quote(s))
 		}
 	}
 	r.query.Sort = engine.Sort{{Field: sortBy.Name, Desc: desc}}
@@ -116,11 +117,13 @@ func (h *Handler) parse(id, rawQuery string) (*request, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		for _, cond := range q[name] {
-			f, err := h.condition(cond)
+			f, ok, err := h.condition(cond)
 			if err != nil {
 				return nil, err
 			}
-			r.query.Filters = append(r.query.Filters, f)
+			if ok {
+				r.query.Filters = append(r.query.Filters, f)
+			}
 		}
 	}
 	return r, nil
@@ -131,10 +134,10 @@ func (h *Handler) parse(id, rawQuery string) (*request, error) {
 func whole(param, s string) (int, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return 0, engine.Invalidf(param, "must be a whole number of 0 or more, got %q", s)
+		return 0, engine.Invalidf(param, "must be a whole number of 0 or more, got %s", httperr.Quote(s))
 	}
 	if n > maxWhole {
-		return 0, engine.Invalidf(param, "must be at most %d, got %s", int64(maxWhole), s)
+		return 0, engine.Invalidf(param, "must be at most %d, got %s", int64(maxWhole), httperr.Echo(s))
 	}
 	return int(n), nil
 }
@@ -186,8 +189,11 @@ const (
 	opNotLike engine.Op = "notlike"
 )
 
-// condition parses one fields[] condition, "name operator value".
-func (h *Handler) condition(cond string) (engine.Filter, error) {
+// condition parses one fields[] condition, "name operator value". A
+// condition on a field the profiles do not have is ignored (ok false), as
+// Copernica documents; one that is not a condition at all, or that folio
+// could answer only wrongly, is an error.
+func (h *Handler) condition(cond string) (f engine.Filter, ok bool, err error) {
 	i := strings.IndexAny(cond, "=!<>~")
 	name := ""
 	if i > 0 {
@@ -204,30 +210,30 @@ func (h *Handler) condition(cond string) (engine.Filter, error) {
 		}
 	}
 	if op == "" {
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q is not a condition: write field, operator, value, e.g. ID>500 or city==Amsterdam (operators ==, !=, <>, <, >, <=, >=, =~, !~)", cond)
+		return f, false, engine.Invalidf(paramFields, "%s is not a condition: write field, operator, value, e.g. ID>500 or city==Amsterdam (operators ==, !=, <>, <, >, <=, >=, =~, !~)", httperr.Quote(cond))
 	}
-	f := h.field(name)
+	fd := h.field(name)
 	switch {
-	case f == nil:
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q: unknown field %q", cond, name)
-	case !f.Filterable || !f.Type.Scalar():
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q: field %q cannot be filtered on", cond, name)
+	case fd == nil:
+		return f, false, nil
+	case !fd.Filterable || !fd.Type.Scalar():
+		return f, false, engine.Invalidf(paramFields, "%s: field %s cannot be filtered on", httperr.Quote(cond), httperr.Quote(name))
 	}
 	if op == opLike || op == opNotLike {
-		like, err := likeFilter(f, cond, value)
+		like, err := likeFilter(fd, cond, value)
 		if err != nil {
-			return engine.Filter{}, err
+			return f, false, err
 		}
 		if op == opNotLike {
-			return engine.Filter{Op: engine.OpNot, Sub: [][]engine.Filter{{like}}}, nil
+			return engine.Filter{Op: engine.OpNot, Sub: [][]engine.Filter{{like}}}, true, nil
 		}
-		return like, nil
+		return like, true, nil
 	}
-	v, err := engine.ParseValue(f.Type, value)
+	v, err := engine.ParseValue(fd.Type, value)
 	if err != nil {
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q: %v", cond, err)
+		return f, false, engine.Invalidf(paramFields, "%s: %v", httperr.Quote(cond), err)
 	}
-	return engine.Filter{Field: f.Name, Op: op, Values: []engine.Value{v}}, nil
+	return engine.Filter{Field: fd.Name, Op: op, Values: []engine.Value{v}}, true, nil
 }
 
 // likeFilter maps the LIKE patterns the engine can answer exactly: abc
@@ -236,10 +242,10 @@ func (h *Handler) condition(cond string) (engine.Filter, error) {
 // match.
 func likeFilter(f *engine.Field, cond, pattern string) (engine.Filter, error) {
 	if f.Type != engine.TypeText {
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q: =~ and !~ apply only to text fields; %q is %v", cond, f.Name, f.Type)
+		return engine.Filter{}, engine.Invalidf(paramFields, "%s: =~ and !~ apply only to text fields; %q is %v", httperr.Quote(cond), f.Name, f.Type)
 	}
 	unsupported := func() (engine.Filter, error) {
-		return engine.Filter{}, engine.Invalidf(paramFields, "%q: pattern %q is not supported: =~ and !~ take abc (equal), abc%% (starts with) or %%abc%% (contains); _, escapes and other placements of %% are not", cond, pattern)
+		return engine.Filter{}, engine.Invalidf(paramFields, "%s: pattern %s is not supported: =~ and !~ take abc (equal), abc%% (starts with) or %%abc%% (contains); _, escapes and other placements of %% are not", httperr.Quote(cond), httperr.Quote(pattern))
 	}
 	if strings.ContainsAny(pattern, `_\`) {
 		return unsupported()

@@ -136,17 +136,14 @@ func appendText(b []byte, v engine.Value) []byte {
 
 func appendString(b []byte, s string) []byte { return wire.AppendString(b, s) }
 
-// appendHead writes the envelope up to the data array. A streamed
-// response does not know its count yet, so count follows data there.
-func appendHead(b []byte, r *request, total *engine.Total, withCount bool, count int) []byte {
+// appendHead writes the envelope up to the data array.
+func appendHead(b []byte, r *request, total *engine.Total, count int) []byte {
 	b = append(b, `{"start":`...)
 	b = strconv.AppendInt(b, int64(r.start), 10)
 	b = append(b, `,"limit":`...)
 	b = strconv.AppendInt(b, int64(r.limit), 10)
-	if withCount {
-		b = append(b, `,"count":`...)
-		b = strconv.AppendInt(b, int64(count), 10)
-	}
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(count), 10)
 	if total != nil {
 		b = append(b, `,"total":`...)
 		b = strconv.AppendInt(b, total.Count, 10)
@@ -188,7 +185,7 @@ func (h *Handler) servePage(w http.ResponseWriter, hr *http.Request, r *request)
 
 	bp := h.bufs.Get()
 	defer h.bufs.Put(bp)
-	b := appendHead((*bp)[:0], r, p.Total, true, len(p.Rows))
+	b := appendHead((*bp)[:0], r, p.Total, len(p.Rows))
 	for i, row := range p.Rows {
 		if i > 0 {
 			b = append(b, ',')
@@ -213,7 +210,7 @@ func (h *Handler) serveCount(w http.ResponseWriter, hr *http.Request, r *request
 		h.errs.Error(w, hr, names.Name(err))
 		return
 	}
-	b := appendHead(nil, r, total, true, 0)
+	b := appendHead(nil, r, total, 0)
 	writeJSON(w, append(b, "]}\n"...))
 }
 
@@ -239,16 +236,26 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 	w.Write(b)
 }
 
-// errEnough stops a stream once it has seen the row after the last one
-// asked for: the row whose ID is nextid.
+// errEnough stops a stream once it has sent count rows, and seen the row
+// after them when that row names nextid.
 var errEnough = errors.New("copernica: stream limit reached")
+
+// errChanged cuts a stream that found fewer rows than it announced: rows
+// were deleted between the count and the read. The connection is dropped
+// (no final chunk), so that the client cannot take the document for a
+// complete one and asks again.
+var errChanged = errors.New("copernica: fewer rows than the count announced; the data changed meanwhile")
 
 // serveStream answers the streaming variant (rest.copernica.com): any
 // limit, rows written as the database produces them, chunked, in constant
-// memory. The envelope is the same but for one thing: count comes after
-// data, when it is known. total, when asked for, is counted before the
-// rows are read, so under concurrent writes it may differ from what the
-// stream then reads (the stream itself is one SQL statement).
+// memory, in the envelope of the page host, keys in the same order:
+// start, limit, count, total, data, nextid. count precedes the rows, so it
+// is known before they are read: from the total when the request asks for
+// one (min(limit, total-start)), otherwise from a first pass over the
+// window that counts its rows and keeps none. The rows are then read in a
+// second statement, at most count of them; if the data changed between the
+// two and fewer arrive, the response is cut rather than ended with a count
+// that does not match its data.
 func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *request) {
 	ctx := hr.Context()
 	// Counted (or at least checked) first, so that a bad query is a 400
@@ -258,36 +265,41 @@ func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *reques
 		h.errs.Error(w, hr, names.Name(err))
 		return
 	}
+	count, err := h.streamCount(ctx, r, total)
+	if err != nil {
+		h.errs.Error(w, hr, names.Name(err))
+		return
+	}
 	var (
-		s     *wire.Stream
-		l     *layout
-		count int
-		next  engine.Value
+		s    *wire.Stream
+		l    *layout
+		sent int
+		next engine.Value
 	)
 	start := func(columns []*engine.Field, out []int) error {
 		l = h.layout(columns, out)
 		s = wire.NewStream(w, "application/json")
-		s.Buf = appendHead(s.Buf, r, total, false, 0)
+		s.Buf = appendHead(s.Buf, r, total, count)
 		return nil
 	}
 	emit := func(row engine.Row) error {
-		if count == r.limit {
+		if sent == count {
 			next = cloneValue(row[l.id])
 			return errEnough
 		}
-		if count > 0 {
+		if sent > 0 {
 			s.Buf = append(s.Buf, ',')
 		}
-		count++
+		sent++
 		s.Buf = l.appendProfile(s.Buf, row, r.dataOnly)
 		return s.Row()
 	}
-	if r.limit == 0 {
+	if count == 0 {
 		err = start(nil, nil)
 	} else {
-		span := engine.Span{Limit: r.limit, From: engine.Offset(r.start)}
-		if r.byID && r.limit < math.MaxInt {
-			span.Limit++ // the row after the last one names nextid
+		span := engine.Span{Limit: count, From: engine.Offset(r.start)}
+		if r.byID && count == r.limit && count < math.MaxInt {
+			span.Limit++ // a full page: the row after the last one names nextid
 		}
 		err = h.e.Stream(ctx, h.c, r.query, span, start, emit)
 	}
@@ -295,8 +307,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *reques
 		h.errs.Stream(w, hr, s, names.Name(err))
 		return
 	}
-	s.Buf = append(s.Buf, `],"count":`...)
-	s.Buf = strconv.AppendInt(s.Buf, int64(count), 10)
+	if sent < count {
+		s.Flush()
+		h.errs.Abort(hr, errChanged)
+	}
+	s.Buf = append(s.Buf, ']')
 	if next != nil {
 		s.Buf = appendNextID(s.Buf, next)
 	}
@@ -304,6 +319,27 @@ func (h *Handler) serveStream(w http.ResponseWriter, hr *http.Request, r *reques
 	if err := s.Flush(); err != nil && ctx.Err() == nil {
 		h.log.DebugContext(ctx, "copernica stream: client went away", "err", err)
 	}
+}
+
+// streamCount is the count of a streamed response: the rows of the window
+// start, limit. With a total it is computed; without one, a pass over the
+// window counts the rows, reading only their IDs. That costs at most the
+// window, where a COUNT would cost the whole result, and it keeps
+// total=false free of the COUNT the client asked to skip.
+func (h *Handler) streamCount(ctx context.Context, r *request, total *engine.Total) (int, error) {
+	if r.limit == 0 {
+		return 0, nil
+	}
+	if total != nil {
+		return int(max(0, min(int64(r.limit), total.Count-int64(r.start)))), nil
+	}
+	q := r.query
+	q.Fields = []string{h.key.Name}
+	n := 0
+	err := h.e.Stream(ctx, h.c, q, engine.Span{Limit: r.limit, From: engine.Offset(r.start)},
+		func([]*engine.Field, []int) error { return nil },
+		func(engine.Row) error { n++; return nil })
+	return n, err
 }
 
 // cloneValue copies a value out of a row the source may reuse.

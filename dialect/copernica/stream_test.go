@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -149,12 +150,13 @@ func TestStreamChunked(t *testing.T) {
 }
 
 // TestStreamDisconnect: a client that hangs up mid-stream stops the query.
-// The source holds the query after 2,000 rows until the client is gone;
-// the query must then end well before the 20,000th row.
+// The first pass counts the 20,000 rows (total=false); the source then
+// holds the second, which sends them, after 2,000 rows until the client is
+// gone; that query must end well before its 20,000th row.
 func TestStreamDisconnect(t *testing.T) {
 	e, cfg := contactsEngine(t)
 	ws, h := watched(t, e.Source(), cfg, contactsStream)
-	ws.gateAt, ws.gate, ws.returned = 2000, make(chan struct{}), make(chan error, 4)
+	ws.gateAt, ws.gate, ws.returned = bulkRows+2000, make(chan struct{}), make(chan error, 4)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -167,13 +169,16 @@ func TestStreamDisconnect(t *testing.T) {
 	if _, err := io.ReadFull(bufio.NewReader(resp.Body), head); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(head), `{"start":0,"limit":100000,"data":[{"ID":"1"`) {
+	if !strings.HasPrefix(string(head), `{"start":0,"limit":100000,"count":20000,"data":[{"ID":"1"`) {
 		t.Fatalf("stream starts %q", head[:80])
 	}
 	resp.Body.Close()                  // hang up: an unread body closes the connection
 	time.Sleep(100 * time.Millisecond) // let the server notice
 	close(ws.gate)
 
+	if err := <-ws.returned; err != nil {
+		t.Fatalf("the counting pass failed: %v", err)
+	}
 	select {
 	case err := <-ws.returned:
 		if err == nil {
@@ -183,9 +188,81 @@ func TestStreamDisconnect(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("query still running 10s after the client left")
 	}
-	if n := ws.rows.Load(); n >= bulkRows {
+	if n := ws.rows.Load() - bulkRows; n >= bulkRows {
 		t.Errorf("query read all %d rows after the client left", n)
 	} else {
 		t.Logf("query stopped after %d of %d rows", n, bulkRows)
+	}
+}
+
+// TestStreamSameAsPage: within the page host's cap, the streaming host
+// answers with the very bytes of the page host, count in its place before
+// the data; only the transfer differs.
+func TestStreamSameAsPage(t *testing.T) {
+	env := newFixture(t)
+	for _, q := range []string{
+		"", "limit=3", "limit=3&total=no", "start=1695&limit=10", "start=1695&limit=10&total=false", "start=5000",
+		"start=1700&total=false", "limit=0", "limit=0&total=no", "orderby=city&order=desc&limit=7&start=20",
+		"fields[]=city%3D%3DUtrecht&limit=1000", "fields[]=ID%3E1000000&total=no", "dataonly=true&limit=2",
+	} {
+		page := get(env.page, "/v2/database/42/profiles?"+q)
+		stream := get(env.stream, "/stream/v2/database/42/profiles?"+q)
+		if page.Code != 200 || stream.Code != 200 || page.Body.String() != stream.Body.String() {
+			t.Errorf("?%s: page host %d %s\nstreaming host %d %s", q, page.Code, truncate(page.Body.String()), stream.Code, truncate(stream.Body.String()))
+		}
+	}
+}
+
+// shrinkingSource loses rows between a stream's two passes: its second
+// query, the one that sends profiles, ends after keep rows, as if the
+// others had been deleted after they were counted.
+type shrinkingSource struct {
+	engine.Source
+	queries atomic.Int64
+	keep    int
+}
+
+func (s *shrinkingSource) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
+	if s.queries.Add(1) == 1 {
+		return s.Source.Query(ctx, plan, emit)
+	}
+	n := 0
+	err := s.Source.Query(ctx, plan, func(row engine.Row) error {
+		if n == s.keep {
+			return errStop
+		}
+		n++
+		return emit(row)
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+var errStop = errors.New("stop")
+
+// TestStreamCutWhenRowsVanish: a stream whose rows shrink after the count
+// announced them is cut, never ended with a count its data contradicts.
+func TestStreamCutWhenRowsVanish(t *testing.T) {
+	e, cfg := contactsEngine(t)
+	for _, q := range []string{"limit=5000&total=false", "limit=5000"} {
+		src := &shrinkingSource{Source: e.Source(), keep: 3000}
+		if q == "limit=5000" {
+			src.queries.Store(1) // the total is a Count, not a Query: the first query sends
+		}
+		srv := httptest.NewServer(demodb.Handler(t, New, demodb.NewEngine(t, src, cfg), contactsStream))
+		resp, err := http.Get(srv.URL + "/stream/v2/database/1/profiles?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if err == nil {
+			t.Errorf("?%s: a complete response of %d bytes, ending %q; want it cut", q, len(body), body[max(0, len(body)-40):])
+		} else if !strings.Contains(string(body[:80]), `"count":5000`) {
+			t.Errorf("?%s: starts %q", q, body[:80])
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // param is one query parameter.
@@ -223,16 +224,16 @@ func (h *Handler) parse(raw string) (*request, error) {
 	name, _ := ps.get(paramMethod)
 	md := h.methods[name]
 	if md == nil {
-		return nil, engine.Invalidf(paramMethod, "Unable to find method: %s", name)
+		return nil, engine.Invalidf(paramMethod, "Unable to find method: %s", httperr.Echo(name))
 	}
 	for _, p := range ps {
 		if _, ok := md.filters[p.key]; !ok && !md.reserved(p.key) {
-			return nil, engine.Invalidf(p.key, "Unsupported parameter: %s", p.key)
+			return nil, engine.Invalidf(p.key, "Unsupported parameter: %s", httperr.Echo(p.key))
 		}
 	}
 	for _, p := range ps {
 		if p.key != paramMethod && strings.ContainsAny(p.value, "\"'`") {
-			return nil, engine.Invalidf(p.key, "Unsuported chracter in value: %s", p.value)
+			return nil, engine.Invalidf(p.key, "Unsuported chracter in value: %s", httperr.Echo(p.value))
 		}
 	}
 	req := &request{md: md, params: ps}

@@ -19,12 +19,12 @@ import (
 // page (folio knows, so there is never a trailing empty page).
 func (h *handler) appendList(b []byte, r *http.Request, req *request, p *engine.Page) []byte {
 	b = append(b, `{"data":[`...)
-	idx := h.tmpl.indexes(p)
+	idx := req.tmpl.indexes(p)
 	for i, row := range p.Rows {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = h.tmpl.appendResource(b, row, idx)
+		b = req.tmpl.appendResource(b, row, idx)
 	}
 	var total int64
 	if p.Total != nil {

@@ -97,29 +97,27 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // negotiate applies JSON:API 1.1's content negotiation and picks the
 // response type. Status is 415 when the request's Content-Type is the
-// JSON:API media type with a parameter other than profile (this server
-// supports no extensions, so ext counts too), 406 when Accept names the
-// JSON:API media type only with such parameters. A client that asks for
+// JSON:API media type with any media type parameter other than profile and
+// ext, or with an ext naming an extension (this server supports none), or
+// with parameters that cannot be read at all; 406 when every JSON:API
+// media type in Accept is modified so. A client that asks for
 // application/json and not JSON:API gets application/json, as DataCite
 // answers; everyone else gets application/vnd.api+json.
 func negotiate(hd http.Header) (ct string, status int, msg string) {
 	if v := hd.Get("Content-Type"); v != "" {
-		if mt, params, err := mime.ParseMediaType(v); err == nil && mt == mediaType && !onlyProfile(params) {
-			return mediaType, http.StatusUnsupportedMediaType, "the Content-Type " + mediaType + " may carry only the profile parameter; this server supports no extensions"
+		if base, params, ok := mediaRange(v); base == mediaType && (!ok || !plainAPIType(params)) {
+			return mediaType, http.StatusUnsupportedMediaType, "the Content-Type " + mediaType + " may carry only the profile parameter (and ext naming no extension: this server supports none)"
 		}
 	}
 	var apiSeen, apiOK, jsonOK bool
 	for _, line := range hd.Values("Accept") {
 		for _, part := range strings.Split(line, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
-				continue
-			}
+			base, params, ok := mediaRange(part)
 			delete(params, "q") // a weight, not a media type parameter
-			switch mt {
+			switch base {
 			case mediaType:
 				apiSeen = true
-				apiOK = apiOK || onlyProfile(params)
+				apiOK = apiOK || ok && plainAPIType(params)
 			case plainJSON:
 				jsonOK = true
 			}
@@ -127,16 +125,33 @@ func negotiate(hd http.Header) (ct string, status int, msg string) {
 	}
 	switch {
 	case apiSeen && !apiOK:
-		return mediaType, http.StatusNotAcceptable, "every " + mediaType + " in Accept carries a parameter other than profile; this server supports no extensions"
+		return mediaType, http.StatusNotAcceptable, "every " + mediaType + " in Accept carries a parameter other than profile, or an extension; this server supports no extensions"
 	case jsonOK && !apiSeen:
 		return plainJSON, 0, ""
 	}
 	return mediaType, 0, ""
 }
 
-func onlyProfile(params map[string]string) bool {
-	for k := range params {
-		if k != "profile" {
+// mediaRange splits a media type into its base type, lower-cased, and its
+// parameters; ok is false when the parameters cannot be read (a name
+// without a value, a name twice), which for the JSON:API type counts as a
+// parameter it may not carry.
+func mediaRange(s string) (base string, params map[string]string, ok bool) {
+	b, _, _ := strings.Cut(s, ";")
+	base = strings.ToLower(strings.TrimSpace(b))
+	_, params, err := mime.ParseMediaType(s)
+	return base, params, err == nil
+}
+
+// plainAPIType reports whether the parameters of a JSON:API media type are
+// ones this server accepts: profile (profiles change nothing it does), and
+// ext when it names no extension.
+func plainAPIType(params map[string]string) bool {
+	for k, v := range params {
+		switch {
+		case k == "profile":
+		case k == "ext" && strings.TrimSpace(v) == "":
+		default:
 			return false
 		}
 	}

@@ -13,7 +13,8 @@ import (
 func FuzzParams(f *testing.F) {
 	fx := newFixture(f)
 	for _, s := range []string{"", "page[size]=2", "page[cursor]=1&page[size]=3&provider-id=cern", "page[number]=401",
-		"sort=-created&created=2019,2020", "query=Zürich&prefix=10.5281", "page[cursor]=AQ", "page%5Bsize%5D=0"} {
+		"sort=-created&created=2019,2020", "query=Zürich&prefix=10.5281", "page[cursor]=AQ", "page%5Bsize%5D=0",
+		"fields[dois]=doi,client&publisher=true", "fields[dois]=&affiliation=true&sort=relevance,-relevance", "fields[clients]=name"} {
 		f.Add(s, "")
 	}
 	f.Add("page[size]=1", "application/vnd.api+json; ext=x")

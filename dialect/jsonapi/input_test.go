@@ -58,7 +58,11 @@ func TestBadInput(t *testing.T) {
 		{"cursor of another sort", "page[cursor]=" + tok + "&sort=-created", 400, paramCursor, "different query"},
 		{"cursor of another filter", "page[cursor]=" + tok + "&provider-id=cern", 400, paramCursor, "different query"},
 		{"unknown sort", "sort=-view-count", 400, paramSort, "view-count"},
-		{"relevance", "sort=relevance", 400, paramSort, "relevance"},
+		{"relevance with a placement", "sort=relevance.nullsfirst", 400, paramSort, "relevance"},
+		{"fields of no type", "fields[]=doi", 400, "fields[]", "type"},
+		{"unknown sparse field", "fields[dois]=doi,xml", 400, "fields[dois]", `"xml"`},
+		{"publisher as a filter", "publisher=CERN", 400, "publisher", "display switch"},
+		{"affiliation not a switch value", "affiliation=yes", 400, "affiliation", "display switch"},
 		{"unknown filter", "funder-id=x", 400, "funder-id", "unknown parameter"},
 		{"misspelt filter", "provder-id=cern", 400, "provder-id", "unknown parameter"},
 		{"bad year", "created=2019-01", 400, "created", "year"},
@@ -108,7 +112,9 @@ func TestAccepted(t *testing.T) {
 		"page[cursor]=", "page[cursor]=1", "page[cursor]=%201", "page%5Bsize%5D=5", "page[size]=0&page[number]=7",
 		"provider_id=cern", "providerId=cern", "PROVIDER-ID=cern", "resource_type_id=text", "client-id=cern.zenodo,dryad.dryad",
 		"created=2019,2020", "query=", "query=zenodo", "prefix=10.5281,10.5061/", "disable-facets=true", "detail=true",
-		"fields[dois]=doi,titles", "sort=", "sort=name", "sort=-published,title", "sort=-resource-type-id", "types.resourceTypeGeneral=Dataset",
+		"fields[dois]=doi,titles", "fields[dois]=", "fields[dois]=id,type,publication_year,Types", "fields[clients]=name",
+		"publisher=true", "publisher=false", "publisher=", "affiliation=true", "affiliation=false",
+		"sort=relevance", "sort=-relevance", "query=zenodo&sort=-relevance&page[cursor]=1", "sort=", "sort=name", "sort=-published,title", "sort=-resource-type-id", "types.resourceTypeGeneral=Dataset",
 	} {
 		if r := fx.get("/dois?" + q); r.status != 200 {
 			t.Errorf("%s: status %d: %s", q, r.status, r.body)
@@ -187,6 +193,15 @@ func TestNegotiation(t *testing.T) {
 		{map[string]string{"Accept": mediaType + `; ext="https://jsonapi.org/ext/atomic", application/json`}, 406, mediaType},
 		{map[string]string{"Content-Type": mediaType}, 200, mediaType},
 		{map[string]string{"Content-Type": mediaType + "; charset=utf-8"}, 415, mediaType},
+		{map[string]string{"Content-Type": "Application/VND.API+JSON;charset=utf-8"}, 415, mediaType},
+		{map[string]string{"Content-Type": mediaType + "; charset"}, 415, mediaType},
+		{map[string]string{"Content-Type": mediaType + `; profile="https://example.com/p"; profile="https://example.com/q"`}, 415, mediaType},
+		{map[string]string{"Content-Type": mediaType + `; ext="https://jsonapi.org/ext/atomic"`}, 415, mediaType},
+		{map[string]string{"Content-Type": mediaType + `; ext=""`}, 200, mediaType},
+		{map[string]string{"Content-Type": mediaType + `; profile="https://example.com/p"`}, 200, mediaType},
+		{map[string]string{"Content-Type": mediaType + ";"}, 200, mediaType},
+		{map[string]string{"Accept": mediaType + "; version"}, 406, mediaType},
+		{map[string]string{"Accept": mediaType + `; ext=""`}, 200, mediaType},
 		{map[string]string{"Content-Type": "application/json; charset=utf-8"}, 200, mediaType},
 	}
 	for _, tt := range tests {

@@ -227,17 +227,18 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, notFound(""))
 		return
 	}
-	if err := h.checkRecordParams(r.URL.RawQuery); err != nil {
+	tmpl, err := h.recordView(r.URL.RawQuery)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	p, err := h.e.Get(r.Context(), h.c, id, nil)
+	p, err := h.e.Get(r.Context(), h.c, id, tmpl.columns)
 	if e, ok := engine.AsError(err); ok && e.Code == engine.CodeNotFound && strings.ToLower(id) != id {
-		p, err = h.e.Get(r.Context(), h.c, strings.ToLower(id), nil)
+		p, err = h.e.Get(r.Context(), h.c, strings.ToLower(id), tmpl.columns)
 	}
 	if err != nil {
 		if e, ok := engine.AsError(err); ok && e.Code == engine.CodeNotFound {
-			err = notFound(fmt.Sprintf("no %s resource with id %q", h.tmpl.typ, id))
+			err = notFound(fmt.Sprintf("no %s resource with id %s", h.tmpl.typ, httperr.Quote(id)))
 		}
 		h.writeError(w, r, err)
 		return
@@ -245,7 +246,7 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	bp := h.bufs.Get()
 	defer h.bufs.Put(bp)
 	b := append((*bp)[:0], `{"data":`...)
-	b = h.tmpl.appendResource(b, p.Rows[0], h.tmpl.indexes(p))
+	b = tmpl.appendResource(b, p.Rows[0], tmpl.indexes(p))
 	*bp = append(b, "}\n"...)
 	h.write(w, ct, *bp)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // Parameter names.
@@ -21,17 +22,6 @@ const (
 	paramQuery  = "query"
 	paramPrefix = "prefix"
 )
-
-// ignored reports whether DataCite accepts a parameter that changes only
-// the presentation of what folio does not render (facets, the XML, sparse
-// fieldsets): accepted, kept in links.next, and otherwise ignored.
-func ignored(name string) bool {
-	switch normName(name) {
-	case "disablefacets", "facets", "detail":
-		return true
-	}
-	return strings.HasPrefix(name, "fields[") && strings.HasSuffix(name, "]")
-}
 
 // cursorStart is what DataCite's documentation tells clients to send to
 // start cursor paging; an empty page[cursor] starts too.
@@ -50,6 +40,8 @@ type request struct {
 	params map[string]string
 	// keep holds the parameters links.next carries over: all but the page ones.
 	keep url.Values
+	// tmpl renders the resources in the view the request asks for.
+	tmpl *template
 }
 
 // parse turns the query string of a list request into an engine query and
@@ -64,36 +56,46 @@ func (h *handler) parse(raw string) (*request, error) {
 	r := &request{size: c.DefaultLimit, number: 1, params: map[string]string{
 		string(engine.OpOr): paramQuery,
 	}, keep: url.Values{}}
+	var v view
 	// Sorted, so that of several bad parameters the same one is reported every time.
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		vs := q[name]
 		if len(vs) > 1 {
 			return nil, engine.Invalidf(name, "given %d times; give it once (a list is comma-separated)", len(vs))
 		}
-		v := vs[0]
+		val := vs[0]
+		if ok, err := h.display(&v, name, val); ok {
+			if err != nil {
+				return nil, err
+			}
+			r.keep[name] = vs
+			continue
+		}
 		switch {
 		case name == paramSize || name == paramNumber || name == paramCursor:
 			continue
 		case strings.HasPrefix(name, "page["):
-			return nil, engine.Invalidf(name, "unknown page parameter %q: use page[size] with page[number], or page[cursor]", name)
+			return nil, engine.Invalidf(name, "unknown page parameter %s: use page[size] with page[number], or page[cursor]", httperr.Quote(name))
 		case name == paramSort:
 		case ignored(name):
 		case name == paramQuery:
-			if err := h.queryFilter(r, v); err != nil {
+			if err := h.queryFilter(r, val); err != nil {
 				return nil, err
 			}
 		default:
-			if err := h.filter(r, name, v); err != nil {
+			if err := h.filter(r, name, val); err != nil {
 				return nil, err
 			}
 		}
 		r.keep[name] = vs
 	}
+	r.tmpl = h.tmpl.view(v)
+	r.query.Fields = r.tmpl.columns
 
 	if s := q.Get(paramSize); q.Has(paramSize) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 0 || n > c.MaxLimit {
-			return nil, engine.Invalidf(paramSize, "must be a whole number from 0 to %d, got %q", c.MaxLimit, s)
+			return nil, engine.Invalidf(paramSize, "must be a whole number from 0 to %d, got %s", c.MaxLimit, httperr.Quote(s))
 		}
 		r.size = n
 	}
@@ -111,7 +113,7 @@ func (h *handler) parse(raw string) (*request, error) {
 		if s := q.Get(paramNumber); q.Has(paramNumber) {
 			n, err := strconv.Atoi(strings.TrimSpace(s))
 			if err != nil || n < 1 {
-				return nil, engine.Invalidf(paramNumber, "must be a whole number from 1, got %q", s)
+				return nil, engine.Invalidf(paramNumber, "must be a whole number from 1, got %s", httperr.Quote(s))
 			}
 			r.number = n
 		}
@@ -129,11 +131,15 @@ func (h *handler) parse(raw string) (*request, error) {
 		}
 	}
 
-	switch s := strings.TrimSpace(q.Get(paramSort)); {
-	case s != "":
+	if s := strings.TrimSpace(q.Get(paramSort)); s != "" {
 		if r.query.Sort, err = h.names.sort(s); err != nil {
 			return nil, err
 		}
+	}
+	// No sort, or only relevance, which names no order (resolver.sort):
+	// the mode's default.
+	switch {
+	case len(r.query.Sort) > 0:
 	case r.cursor:
 		r.query.Sort = h.cursorSort
 	default:
@@ -162,10 +168,10 @@ func (h *handler) filter(r *request, name, v string) error {
 		return h.prefixFilter(r, name, v)
 	}
 	if f == nil {
-		return engine.Invalidf(name, "unknown parameter %q: neither a page parameter, sort, query nor a filter on a field of %s", name, h.tmpl.typ)
+		return engine.Invalidf(name, "unknown parameter %s: neither a page parameter, sort, query nor a filter on a field of %s", httperr.Quote(name), h.tmpl.typ)
 	}
 	if !f.Filterable {
-		return engine.Invalidf(name, "%q cannot be filtered on", name)
+		return engine.Invalidf(name, "%s cannot be filtered on", httperr.Quote(name))
 	}
 	var vals []engine.Value
 	for _, s := range strings.Split(v, ",") {
@@ -188,7 +194,7 @@ func (h *handler) filter(r *request, name, v string) error {
 		for _, s := range vals {
 			y, err := strconv.Atoi(s.(string))
 			if err != nil || y < 1 || y > 9999 || len(s.(string)) != 4 {
-				return engine.Invalidf(name, "takes a year like 2019, or years separated by commas, got %q", s)
+				return engine.Invalidf(name, "takes a year like 2019, or years separated by commas, got %s", httperr.Quote(s.(string)))
 			}
 			from := time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC)
 			groups = append(groups, []engine.Filter{
@@ -280,17 +286,26 @@ func (r *request) String() string {
 	return fmt.Sprintf("filters=%v sort=%v window=%+v", r.query.Filters, r.query.Sort, r.window)
 }
 
-// checkRecordParams accepts on a single-resource request only the
-// parameters that change nothing folio renders.
-func (h *handler) checkRecordParams(raw string) error {
+// recordView reads the parameters of a single-resource request: those
+// that shape its view, and those that change nothing folio renders.
+func (h *handler) recordView(raw string) (*template, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return engine.Invalidf("", "the query string is malformed: %v", err)
+		return nil, engine.Invalidf("", "the query string is malformed: %v", err)
 	}
+	var v view
 	for _, name := range slices.Sorted(maps.Keys(q)) {
-		if !ignored(name) {
-			return engine.Invalidf(name, "unknown parameter %q: a single resource takes no filters or paging", name)
+		vs := q[name]
+		if len(vs) > 1 {
+			return nil, engine.Invalidf(name, "given %d times; give it once (a list is comma-separated)", len(vs))
+		}
+		ok, err := h.display(&v, name, vs[0])
+		if err != nil {
+			return nil, err
+		}
+		if !ok && !ignored(name) {
+			return nil, engine.Invalidf(name, "unknown parameter %s: a single resource takes no filters or paging", httperr.Quote(name))
 		}
 	}
-	return nil
+	return h.tmpl.view(v), nil
 }

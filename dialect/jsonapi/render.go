@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -26,6 +27,7 @@ const (
 	kindPrefix                   // DOI prefix: the text before the first '/'
 	kindSuffix                   // DOI suffix: the text after it
 	kindTypeGeneral              // "physical-object" → "PhysicalObject", DataCite's resourceTypeGeneral
+	kindPublisher                // {"name":…} or null: DataCite's publisher=true
 )
 
 // slot is one value of a template and the literal that precedes it.
@@ -36,7 +38,8 @@ type slot struct {
 	extra []byte // kindRelationship: `,"type":"clients"}`
 }
 
-// template renders the resources of one mount.
+// template renders the resources of one mount, in one view (view.go):
+// the mount's full view, or the one a request asks for.
 type template struct {
 	typ   string
 	slots []slot
@@ -44,6 +47,18 @@ type template struct {
 	// doi is the field the "doi" attribute shows, when the mount publishes
 	// DOIs: it enables the derived prefix and suffix and the prefix filter.
 	doi *engine.Field
+
+	// What every view of the mount is built from.
+	key      *engine.Field
+	root     *node                    // the attributes, in DataCite's order
+	rels     map[string]*engine.Field // the relationships by name
+	relNames []string                 // in DataCite's order
+	// fieldNames maps the normalised name of every top-level attribute
+	// and relationship to its name: what fields[TYPE] may list.
+	fieldNames map[string]string
+	// columns are the collection fields the view's slots show, by name:
+	// the engine's projection (nil: every visible field).
+	columns []string
 }
 
 // attributeOrder is DataCite's attribute order (lupo's serializer); other
@@ -102,19 +117,30 @@ func (n *resolver) field(name string) *engine.Field { return n.byName[normName(n
 
 // sort parses a sort parameter ("-created", "name,-updated") into the
 // engine's terms. An unknown name is an error naming the sort parameter.
+// relevance (DataCite's order by search score, and its default when query
+// is given) names no order here: folio scores nothing, every record is
+// equally relevant, so the term is dropped and the terms after it, or the
+// mode's default order, decide.
 func (n *resolver) sort(s string) (engine.Sort, error) {
-	out := engine.ParseSort(s)
-	for i, k := range out {
+	var out engine.Sort
+	for _, k := range engine.ParseSort(s) {
 		f := n.field(k.Field)
+		if f == nil && k.Nulls == engine.NullsDefault && normName(k.Field) == relevance {
+			continue
+		}
 		if f == nil || k.Nulls != engine.NullsDefault {
 			// DataCite has no NULL placement to ask for (missing values
 			// sort last), so a placement suffix names no field.
-			return nil, engine.Invalidf(paramSort, "unknown sort field %q", strings.TrimPrefix(engine.Sort{k}.String(), "-"))
+			return nil, engine.Invalidf(paramSort, "unknown sort field %s", httperr.Quote(strings.TrimPrefix(engine.Sort{k}.String(), "-")))
 		}
-		out[i].Field = f.Name
+		k.Field = f.Name
+		out = append(out, k)
 	}
 	return out, nil
 }
+
+// relevance is DataCite's sort by search score.
+const relevance = "relevance"
 
 // camel turns a column name into a JSON:API attribute name: provider_id → providerId.
 func camel(s string) string {
@@ -223,30 +249,13 @@ func compile(c *engine.Collection, fields map[string]string, typ string) (*resol
 		sortTree(n)
 	}
 
-	var w templateWriter
-	w.lit(`{"id":`)
-	w.value(key, kindID, nil)
-	w.lit(`,"type":`)
-	w.lit(string(wire.AppendString(nil, typ)))
-	w.lit(`,"attributes":`)
-	w.object(root)
-	if len(rels) > 0 {
-		w.lit(`,"relationships":{`)
-		relNames := slices.Collect(maps.Keys(rels))
-		slices.SortFunc(relNames, func(a, b string) int { return orderCmp(relationshipOrder, a, b) })
-		for i, rel := range relNames {
-			if i > 0 {
-				w.lit(",")
-			}
-			w.lit(string(wire.AppendString(nil, rel)) + `:{"data":`)
-			w.value(rels[rel], kindRelationship, append(append([]byte(`,"type":`), wire.AppendString(nil, rel+"s")...), '}'))
-			w.lit("}")
-		}
-		w.lit("}")
+	t.key, t.root, t.rels = key, root, rels
+	t.relNames = slices.Collect(maps.Keys(rels))
+	slices.SortFunc(t.relNames, func(a, b string) int { return orderCmp(relationshipOrder, a, b) })
+	if err := t.indexFields(); err != nil {
+		return nil, nil, err
 	}
-	w.lit("}")
-	t.slots, t.tail = w.slots, w.pending
-	return names, t, nil
+	return names, t.build(view{}), nil
 }
 
 // addPath adds an attribute path ("types.resourceTypeGeneral",
@@ -318,9 +327,9 @@ func (w *templateWriter) value(f *engine.Field, k kind, extra []byte) {
 	w.pending = nil
 }
 
-func (w *templateWriter) object(n *node) {
+func (w *templateWriter) object(children []*node) {
 	w.lit("{")
-	for i, c := range n.children {
+	for i, c := range children {
 		if i > 0 {
 			w.lit(",")
 		}
@@ -331,7 +340,7 @@ func (w *templateWriter) object(n *node) {
 		if c.field != nil {
 			w.value(c.field, c.kind, nil)
 		} else {
-			w.object(c)
+			w.object(c.children)
 		}
 		if c.array {
 			w.lit("]")
@@ -385,6 +394,14 @@ func (t *template) appendResource(b []byte, row engine.Row, idx []int) []byte {
 			} else {
 				b = wire.AppendJSON(b, v)
 			}
+		case kindPublisher:
+			if v == nil {
+				b = append(b, "null"...)
+				break
+			}
+			b = append(b, `{"name":`...)
+			b = wire.AppendJSON(b, v)
+			b = append(b, '}')
 		}
 	}
 	return append(b, t.tail...)

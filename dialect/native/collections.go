@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
@@ -42,7 +43,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		for name := range q {
-			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %q: the collection list takes none", name))
+			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %s: the collection list takes none", httperr.Quote(name)))
 			return
 		}
 	}

@@ -93,12 +93,12 @@ func malformed(raw string, err error) error {
 		}
 		switch {
 		case strings.Contains(pair, ";"):
-			return engine.Invalidf(name, "the query string is malformed: %q holds a semicolon; separate parameters with &", pair)
+			return engine.Invalidf(name, "the query string is malformed: %s holds a semicolon; separate parameters with &", httperr.Quote(pair))
 		case kerr != nil:
-			return engine.Invalidf(name, "the query string is malformed: the parameter name %q has a bad %%-escape", key)
+			return engine.Invalidf(name, "the query string is malformed: the parameter name %s has a bad %%-escape", httperr.Quote(key))
 		}
 		if _, verr := url.QueryUnescape(value); verr != nil {
-			return engine.Invalidf(name, "the query string is malformed: the value %q has a bad %%-escape", value)
+			return engine.Invalidf(name, "the query string is malformed: the value %s has a bad %%-escape", httperr.Quote(value))
 		}
 	}
 	return engine.Invalidf("", "the query string is malformed: %v", err)
@@ -184,7 +184,7 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	var fields []string
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		if name != paramFields {
-			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %q: a single record takes only fields", name))
+			h.errs.Error(w, r, engine.Invalidf(name, "unknown parameter %s: a single record takes only fields", httperr.Quote(name)))
 			return
 		}
 		var err error

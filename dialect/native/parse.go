@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // Reserved parameter names; every other parameter is a filter.
@@ -50,7 +51,7 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 	if s := q.Get(paramLimit); q.Has(paramLimit) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return nil, engine.Invalidf(paramLimit, "must be a whole number between 1 and %d, got %q", c.MaxLimit, s)
+			return nil, engine.Invalidf(paramLimit, "must be a whole number between 1 and %d, got %s", c.MaxLimit, httperr.Quote(s))
 		}
 		if n < 1 || n > c.MaxLimit {
 			return nil, engine.Invalidf(paramLimit, "must be between 1 and %d, got %d", c.MaxLimit, n)
@@ -74,7 +75,7 @@ func parseList(c *engine.Collection, q url.Values) (*request, error) {
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 0 {
-			return nil, engine.Invalidf(paramOffset, "must be a whole number of 0 or more, got %q", s)
+			return nil, engine.Invalidf(paramOffset, "must be a whole number of 0 or more, got %s", httperr.Quote(s))
 		}
 		if n > c.MaxOffset {
 			// Checked here as well as in the engine so that a huge offset
@@ -118,7 +119,7 @@ func parseExport(c *engine.Collection, q url.Values) (*request, error) {
 	if s := q.Get(paramLimit); q.Has(paramLimit) {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
-			return nil, engine.Invalidf(paramLimit, "must be a whole number of 1 or more (the most rows to export), got %q", s)
+			return nil, engine.Invalidf(paramLimit, "must be a whole number of 1 or more (the most rows to export), got %s", httperr.Quote(s))
 		}
 		r.window.Limit = n
 	}
@@ -228,19 +229,19 @@ func filterName(c *engine.Collection, name string) (string, engine.Op, error) {
 	field, op := name, engine.OpEq
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		if !strings.HasSuffix(name, "]") {
-			return "", "", engine.Invalidf(name, "unknown parameter %q: a filter is field=value or field[op]=value", name)
+			return "", "", engine.Invalidf(name, "unknown parameter %s: a filter is field=value or field[op]=value", httperr.Quote(name))
 		}
 		field, op = name[:i], engine.Op(name[i+1:len(name)-1])
 	}
 	f := c.Field(field)
 	if f == nil {
-		return "", "", engine.Invalidf(name, "unknown parameter %q: neither one of limit, sort, fields, cursor, offset, total nor a field of %s", field, c.Name)
+		return "", "", engine.Invalidf(name, "unknown parameter %s: neither one of limit, sort, fields, cursor, offset, total nor a field of %s", httperr.Quote(field), c.Name)
 	}
 	if !f.Filterable {
-		return "", "", engine.Invalidf(name, "field %q cannot be filtered on", field)
+		return "", "", engine.Invalidf(name, "field %s cannot be filtered on", httperr.Quote(field))
 	}
 	if !engine.ValidOp(op) {
-		return "", "", engine.Invalidf(name, "unknown operator %q (one of %s)", op, opList())
+		return "", "", engine.Invalidf(name, "unknown operator %s (one of %s)", httperr.Quote(string(op)), opList())
 	}
 	return field, op, nil
 }

@@ -108,6 +108,11 @@ func TestBadInput(t *testing.T) {
 		{"query or empty", `{"query":{"or":[]}}`, 200},
 		{"query any empty", `{"query":{"results.material.elements:any":[]}}`, 200},
 		{"unknown keys ignored", `{"aggregations":{},"colour":"red","pagination":{"colour":1}}`, 200},
+		{"aggregations null", `{"aggregations":null}`, 200},
+		{"aggregations asked for", `{"aggregations":{"elements":{"terms":{"quantity":"results.material.elements"}}}}`, 422},
+		{"aggregations not an object", `{"aggregations":["elements"]}`, 422},
+		{"cursor of two parts for entry_id", `{"pagination":{"page_after_value":"1717097142713:zIaQ0vsZ0bx4tE8n6L7pDK7SyM-k"}}`, 400},
+		{"cursor of two parts for entry_id, explicitly", `{"pagination":{"order_by":"entry_id","page_after_value":"a:b"}}`, 400},
 	}
 	for _, tc := range posts {
 		r := post(h, tc.body)
@@ -140,6 +145,8 @@ func TestBadInput(t *testing.T) {
 		{"/api/v1/entries?json_query={\"results.material.n_elements\":2}&results.method.method_name=DFT", 200},
 		{"/api/v1/entries?%zz=1", 422},
 		{"/api/v1/entries?page_after_value=x&order_by=upload_create_time", 400},
+		{"/api/v1/entries?page_after_value=1717097142713:x", 400},
+		{"/api/v1/entries?page_after_value=1717097142713:x&order_by=upload_create_time", 200},
 		{"/api/v1/entries/", 404},
 		{"/api/v1/entries/query", 405},
 	}

@@ -8,22 +8,25 @@ import (
 	"time"
 
 	"folio/engine"
+	"folio/httperr"
 	"folio/wire"
 )
 
 // NOMAD's page_after_value is transparent: the bare entry_id when ordering
 // by it, otherwise "<sort value>:<entry_id>", split on the last colon. The
-// sort value is written as Elasticsearch hands it to NOMAD: dates as epoch
-// milliseconds, numbers and keywords as text.
+// sort value is written as Elasticsearch hands it to NOMAD: dates as whole
+// epoch milliseconds, numbers and keywords as text. A date order is NOMAD's
+// order, by the millisecond then entry_id (millis.go), so the millisecond
+// and the entry_id state the boundary exactly, however fine the stored
+// times are.
 //
-// folio keeps every harvest exact where NOMAD's millisecond dates cannot:
-// a date with a finer fraction is written as fractional milliseconds,
-// "1514764800000.123" (up to six decimals, nanoseconds), so the boundary is
-// the row's exact value; a whole millisecond is written as NOMAD writes it.
 // A NULL sort value, which NOMAD would write as the broken "None:<id>", is
 // written "None" and read back as NULL; for a nullable text field, a value
 // that is itself "None" or starts with a backslash is escaped with a
-// leading backslash, so that no value is ambiguous.
+// leading backslash, so that no value is ambiguous. A bare entry_id holds
+// no colon (NOMAD's never do, and NOMAD refuses a cursor with one when it
+// orders by entry_id); a key that does, or that starts with a backslash, is
+// written with a leading backslash.
 
 // nullValue is what a NULL sort value is written as.
 const nullValue = "None"
@@ -32,7 +35,11 @@ const nullValue = "None"
 // (the order field, then the key; or the key alone).
 func appendAfter(b []byte, order []engine.OrderKey, vals []engine.Value) []byte {
 	if len(vals) == 1 {
-		return append(b, engine.FormatValue(vals[0])...)
+		id := engine.FormatValue(vals[0])
+		if strings.Contains(id, ":") || strings.HasPrefix(id, `\`) {
+			b = append(b, '\\')
+		}
+		return append(b, id...)
 	}
 	b = appendSortValue(b, order[0].Field, vals[0])
 	b = append(b, ':')
@@ -44,7 +51,8 @@ func appendSortValue(b []byte, f *engine.Field, v engine.Value) []byte {
 	case nil:
 		return append(b, nullValue...)
 	case time.Time:
-		return appendMillis(b, x)
+		// Whole milliseconds, as Elasticsearch stores a date.
+		return strconv.AppendInt(b, x.UnixMilli(), 10)
 	case int64:
 		return strconv.AppendInt(b, x, 10)
 	case float64:
@@ -68,25 +76,29 @@ func appendSortValue(b []byte, f *engine.Field, v engine.Value) []byte {
 // key alone orders) then key, into the boundary values the engine takes.
 func parseAfter(s string, order, key *engine.Field) ([]engine.Value, error) {
 	if order == nil {
-		// folio reads the whole text as the id, colons included: a text key
-		// may hold them, and folio wrote it so.
-		v, err := engine.ParseValue(key.Type, s)
+		id, escaped := strings.CutPrefix(s, `\`)
+		if !escaped && strings.Contains(s, ":") {
+			// "<value>:<id>" is the cursor of another order: NOMAD splits it
+			// into two values for its one sort key and fails.
+			return nil, engine.InvalidCursorf(paramAfter, "page_after_value %s holds a ':', but the order is by %s alone, whose page_after_value is the bare %s", httperr.Quote(s), key.Name, key.Name)
+		}
+		v, err := engine.ParseValue(key.Type, id)
 		if err != nil {
-			return nil, engine.InvalidCursorf(paramAfter, "page_after_value %q is not a valid %s: %v", s, key.Name, err)
+			return nil, engine.InvalidCursorf(paramAfter, "page_after_value %s is not a valid %s", httperr.Quote(s), key.Name)
 		}
 		return []engine.Value{v}, nil
 	}
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %q must be \"<%s value>:<%s>\" when ordering by %s", s, order.Name, key.Name, order.Name)
+		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %s must be \"<%s value>:<%s>\" when ordering by %s", httperr.Quote(s), order.Name, key.Name, order.Name)
 	}
 	sv, err := parseSortValue(order, s[:i])
 	if err != nil {
-		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %q: %v", s, err)
+		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %s: %v", httperr.Quote(s), err)
 	}
 	kv, err := engine.ParseValue(key.Type, s[i+1:])
 	if err != nil {
-		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %q: the part after the last ':' is not a valid %s: %v", s, key.Name, err)
+		return nil, engine.InvalidCursorf(paramAfter, "page_after_value %s: the part after the last ':' is not a valid %s", httperr.Quote(s), key.Name)
 	}
 	return []engine.Value{sv, kv}, nil
 }
@@ -102,56 +114,31 @@ func parseSortValue(f *engine.Field, s string) (engine.Value, error) {
 		}
 		return s, nil
 	case engine.TypeTime:
-		if t, ok := parseMillis(s); ok {
-			return t, nil
+		// Whole epoch milliseconds, as NOMAD writes them; a fraction or an
+		// RFC 3339 time is read too, and comes to its millisecond.
+		t, ok := parseMillis(s)
+		if !ok {
+			v, err := engine.ParseValue(f.Type, s)
+			if err != nil {
+				return nil, fmt.Errorf("the part before the last ':' is not a date of %s in epoch milliseconds", f.Name)
+			}
+			t = v.(time.Time)
 		}
-		if v, err := engine.ParseValue(f.Type, s); err == nil {
-			return v, nil
-		}
-		return nil, fmt.Errorf("%q is not a date of %s in epoch milliseconds", s, f.Name)
+		return time.UnixMilli(t.UnixMilli()).UTC(), nil
 	}
 	v, err := engine.ParseValue(f.Type, s)
 	if err != nil {
-		return nil, fmt.Errorf("not a value of %s: %v", f.Name, err)
+		return nil, fmt.Errorf("the part before the last ':' is not a value of %s", f.Name)
 	}
 	return v, nil
-}
-
-// appendMillis writes t as epoch milliseconds, with a fraction (up to six
-// digits, trailing zeros dropped) only when t is not a whole millisecond.
-func appendMillis(b []byte, t time.Time) []byte {
-	sec, ns := t.Unix(), int64(t.Nanosecond())
-	if sec < 0 {
-		b = append(b, '-')
-		if ns > 0 {
-			sec++
-			ns = 1e9 - ns
-		}
-		sec = -sec
-	}
-	b = strconv.AppendInt(b, sec*1000+ns/1e6, 10)
-	frac := ns % 1e6
-	if frac == 0 {
-		return b
-	}
-	var d [6]byte
-	for i := 5; i >= 0; i-- {
-		d[i] = byte('0' + frac%10)
-		frac /= 10
-	}
-	n := 6
-	for d[n-1] == '0' {
-		n--
-	}
-	b = append(b, '.')
-	return append(b, d[:n]...)
 }
 
 // maxMillisDigits keeps the arithmetic of parseMillis far from overflow
 // (10^15 ms is about 31,700 years).
 const maxMillisDigits = 15
 
-// parseMillis reads what appendMillis writes.
+// parseMillis reads epoch milliseconds, with up to six decimals (folio
+// wrote a fraction once; it is still read).
 func parseMillis(s string) (time.Time, bool) {
 	neg := strings.HasPrefix(s, "-")
 	if neg {

@@ -63,6 +63,7 @@ func (h *Handler) engineError(err error, req *request) error {
 	if !ok {
 		return err
 	}
+	e = httperr.Bound(e)
 	msg := e.Detail()
 	switch e.Code {
 	case engine.CodeInvalidCursor:
@@ -111,6 +112,9 @@ func (shape) ErrorBody(_ *http.Request, status int, err error) (string, []byte) 
 		}
 		ae = &apiError{status: status, detail: detail}
 	}
+	// Messages bound what they repeat of the request themselves; the
+	// bounds here are the last resort (a location is a client's parameter
+	// name or query key).
 	b := append([]byte(nil), `{"detail":`...)
 	if ae.status == http.StatusUnprocessableEntity {
 		b = append(b, `[{"loc":[`...)
@@ -122,16 +126,16 @@ func (shape) ErrorBody(_ *http.Request, status int, err error) (string, []byte) 
 			case int:
 				b = strconv.AppendInt(b, int64(x), 10)
 			case string:
-				b = wire.AppendString(b, x)
+				b = wire.AppendString(b, httperr.Echo(x))
 			}
 		}
 		b = append(b, `],"msg":`...)
-		b = wire.AppendString(b, ae.msg)
+		b = wire.AppendString(b, httperr.Bounded(ae.msg))
 		b = append(b, `,"type":`...)
 		b = wire.AppendString(b, ae.typ)
 		b = append(b, "}]"...)
 	} else {
-		b = wire.AppendString(b, ae.detail)
+		b = wire.AppendString(b, httperr.Bounded(ae.detail))
 	}
 	return "application/json", append(b, "}\n"...)
 }

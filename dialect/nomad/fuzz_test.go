@@ -16,6 +16,8 @@ func FuzzRequest(f *testing.F) {
 	f.Add(`{"query":{"results.material.elements":{"all":["Ti","O"]}},"pagination":{"page_size":5,"order_by":"upload_create_time","order":"desc","page_after_value":"1514764800000.123:abc"},"required":{"include":["entry_id"]}}`, `page_size=2&order_by=upload_create_time&page_after_value=1514764800000:abc`)
 	f.Add(`{"query":{"or":[{"results.material.n_elements:gte":3},{"not":{"published":true}}]},"pagination":{"page":2,"page_size":"3"}}`, `results.material.elements=Ti&results.material.n_elements__lt=4&include=results.*`)
 	f.Add(`{"pagination":{"order_by":"results.properties.electronic.band_gap.value","page_after_value":"None:x"},"required":{"exclude":["results"]}}`, `q=results.material.n_elements__gte__3&json_query={"and":[]}`)
+	f.Add(`{"aggregations":{"e":{}},"pagination":{"page_offset":7,"order_by":"entry_create_time","order":"desc"}}`, `page=3&page_size=4&order_by=upload_create_time&order=desc`)
+	f.Add(`{"pagination":{"page_after_value":"-1:x","order_by":"upload_create_time"}}`, `page_after_value=%5Ca:b`)
 	f.Fuzz(func(t *testing.T, body, query string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/entries/query", bytes.NewBufferString(body)))

@@ -188,6 +188,9 @@ func (h *Handler) page(ctx context.Context, req *request) (*engine.Page, error) 
 		}
 		return &engine.Page{Collection: h.c, Total: &t}, nil
 	}
+	if req.orderBy != h.s.id && req.orderBy.f.Type == engine.TypeTime {
+		return h.millisPage(ctx, req)
+	}
 	return h.e.Page(ctx, h.c, req.query, req.window, engine.TotalExact)
 }
 

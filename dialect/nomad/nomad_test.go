@@ -70,6 +70,8 @@ func TestGolden(t *testing.T) {
 		{"error_after_shape", post(h, `{"pagination":{"order_by":"upload_create_time","page_after_value":"some"}}`)},
 		{"error_after_value", post(h, `{"pagination":{"order_by":"upload_create_time","page_after_value":"yesterday:abc"}}`)},
 		{"error_root", post(h, `{"pagination":{"page":2,"page_after_value":"abc"}}`)},
+		{"error_after_shape_id", post(h, `{"pagination":{"page_after_value":"1717097142713:zIaQ0vsZ0bx4tE8n6L7pDK7SyM-k"}}`)},
+		{"error_aggregations", post(h, `{"aggregations":{"elements":{"terms":{"quantity":"results.material.elements"}},"n":{"terms":{"quantity":"results.material.n_elements"}}}}`)},
 		{"error_page_zero_size", post(h, `{"pagination":{"page_size":0,"page":1}}`)},
 		{"error_page_window", post(h, `{"pagination":{"page_size":100,"page":101}}`)},
 		{"error_offset_window", post(h, `{"pagination":{"page_size":100,"page_offset":9901}}`)},

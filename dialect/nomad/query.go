@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // NOMAD's query language, mapped onto engine filters:
@@ -133,15 +134,15 @@ func (h *Handler) queryObject(v any, depth int) ([]engine.Filter, *apiError) {
 		if i := strings.LastIndexByte(key, ':'); i >= 0 {
 			name, op = key[:i], key[i+1:]
 			if !knownOp(op) {
-				return nil, invalid([]any{"query", key}, typeValue, fmt.Sprintf("%q is not an operator (one of all, any, none, gt, gte, lt, lte)", op))
+				return nil, invalid([]any{"query", key}, typeValue, fmt.Sprintf("%s is not an operator (one of all, any, none, gt, gte, lt, lte)", httperr.Quote(op)))
 			}
 		}
 		fd := h.s.byName[name]
 		if fd == nil {
-			return nil, invalid([]any{"query", key}, typeValue, name+" is not a doc quantity")
+			return nil, invalid([]any{"query", key}, typeValue, httperr.Echo(name)+" is not a doc quantity")
 		}
 		if prev, dup := seen[name]; dup {
-			return nil, invalid([]any{"query", key}, typeValue, fmt.Sprintf("a quantity can only appear once in a query (%q and %q)", prev, key))
+			return nil, invalid([]any{"query", key}, typeValue, fmt.Sprintf("a quantity can only appear once in a query (%s and %s)", httperr.Quote(prev), httperr.Quote(key)))
 		}
 		seen[name] = key
 		fs, err := h.criterion(fd, op, val)
@@ -168,7 +169,7 @@ func (h *Handler) criterion(fd *field, op string, val any) ([]engine.Filter, err
 		ranges := 0
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if !knownOp(k) {
-				return nil, fmt.Errorf("%q is not an operator (one of all, any, none, gt, gte, lt, lte)", k)
+				return nil, fmt.Errorf("%s is not an operator (one of all, any, none, gt, gte, lt, lte)", httperr.Quote(k))
 			}
 			if _, r := rangeOp(k); r {
 				ranges++
@@ -317,5 +318,5 @@ func typed(fd *field, v any) (engine.Value, error) {
 			return strconv.FormatBool(x), nil
 		}
 	}
-	return nil, fmt.Errorf("%s: %v is not a %v value", fd.name, v, t)
+	return nil, fmt.Errorf("%s: %s is not a %v value", fd.name, httperr.Echo(fmt.Sprint(v)), t)
 }

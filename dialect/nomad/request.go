@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"folio/engine"
+	"folio/httperr"
 )
 
 // Parameter names, in the body's pagination object and in GET's query string.
@@ -114,6 +115,9 @@ func (h *Handler) parseBody(r *http.Request) (*request, error) {
 	if aerr := req.setOwner(top[paramOwner], nil); aerr != nil {
 		return nil, aerr
 	}
+	if aerr := checkAggregations(top["aggregations"]); aerr != nil {
+		return nil, aerr
+	}
 	var filters []engine.Filter
 	if raw := top["query"]; !isNull(raw) {
 		v, _ := decode(raw)
@@ -170,6 +174,27 @@ func (h *Handler) parseBody(r *http.Request) (*request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// checkAggregations refuses aggregations, which folio does not compute:
+// a request that asks for them must not be answered as if it had not.
+// NOMAD takes a map of names to aggregations; null and an empty map ask
+// for none.
+func checkAggregations(raw json.RawMessage) *apiError {
+	if isNull(raw) {
+		return nil
+	}
+	v, _ := decode(raw)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return invalid([]any{"body", "aggregations"}, typeDict, "value is not a valid dict")
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(m))
+	return invalid([]any{"body", "aggregations", names[0]}, typeValue,
+		fmt.Sprintf("this server computes no aggregations (%d asked for); send the request without them, or with an empty aggregations object", len(names)))
 }
 
 func isNull(raw json.RawMessage) bool {
@@ -264,7 +289,7 @@ func (h *Handler) parseQueryString(raw string) (*request, error) {
 			for _, s := range vs {
 				parts := strings.SplitN(s, "__", 3)
 				if len(parts) < 2 {
-					return nil, invalid([]any{"query", paramQ}, typeValue, fmt.Sprintf("q=%q must be quantity__value or quantity__op__value", s))
+					return nil, invalid([]any{"query", paramQ}, typeValue, fmt.Sprintf("q=%s must be quantity__value or quantity__op__value", httperr.Quote(s)))
 				}
 				key, val := parts[0], parts[1]
 				if len(parts) == 3 {
@@ -292,7 +317,7 @@ func (h *Handler) parseQueryString(raw string) (*request, error) {
 			val = list
 		}
 		if _, isRange := rangeOp(key[strings.LastIndexByte(key, ':')+1:]); isRange && len(vs) > 1 {
-			return nil, invalid([]any{"query", name}, typeValue, fmt.Sprintf("%s takes one value, got %d", name, len(vs)))
+			return nil, invalid([]any{"query", name}, typeValue, fmt.Sprintf("%s takes one value, got %d", httperr.Echo(name), len(vs)))
 		}
 		fs, aerr := h.parseQuery(map[string]any{key: val})
 		if aerr != nil {
@@ -410,11 +435,11 @@ func (h *Handler) finish(req *request, rp rawPagination, filters []engine.Filter
 		fd := h.s.byName[name]
 		switch {
 		case fd == nil:
-			return invalid([]any{"pagination", paramOrderBy}, typeValue, name+" is not a doc quantity")
+			return invalid([]any{"pagination", paramOrderBy}, typeValue, httperr.Echo(name)+" is not a doc quantity")
 		case !fd.f.Type.Scalar():
 			return invalid([]any{"pagination", paramOrderBy}, typeValue, "the order_by quantity must be a scalar")
 		case !fd.f.Sortable:
-			return invalid([]any{"pagination", paramOrderBy}, typeValue, name+" cannot be sorted on")
+			return invalid([]any{"pagination", paramOrderBy}, typeValue, httperr.Echo(name)+" cannot be sorted on")
 		}
 		req.orderBy = fd
 	}
@@ -525,7 +550,7 @@ func (h *Handler) match(req *request, list string, i int, p string) ([]*field, *
 		if req.get {
 			loc = []any{"query", list}
 		}
-		return nil, invalid(loc, typeValue, p+" is not a doc quantity")
+		return nil, invalid(loc, typeValue, httperr.Echo(p)+" is not a doc quantity")
 	}
 	return out, nil
 }

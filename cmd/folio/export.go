@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -68,7 +69,8 @@ func exportCmd(ctx context.Context, args []string) error {
 		params.Set("fields", *fields)
 	}
 
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), nil, os.Stderr)
+	// Warnings go to stderr: stdout may be the export itself.
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), nil, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,8 @@ func serve(ctx context.Context, args []string) error {
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
 	fs.Parse(args)
 
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), replicas, os.Stdout)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), replicas, os.Stdout, log)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,6 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv, err := server.New(server.Options{Engine: e, Mounts: p.cfg.MountList(), Logger: log})
 	if err != nil {
 		return err
@@ -147,8 +147,9 @@ type published struct {
 
 // open opens db with the configuration file cfgPath (none: every table
 // with defaults), or with no db the demo database with its configuration,
-// building it first if need be and telling msgs so.
-func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, msgs io.Writer) (*published, error) {
+// building it first if need be and telling msgs so. The source logs its
+// warnings about the data (values not of their column's type) to log.
+func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, msgs io.Writer, log *slog.Logger) (*published, error) {
 	p := &published{db: db, demo: db == ""}
 	if p.demo {
 		path, err := demoPath()
@@ -167,7 +168,7 @@ func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, m
 			return nil, err
 		}
 	}
-	src, err := openSource(ctx, p.db, schemas, replicas)
+	src, err := openSource(ctx, p.db, schemas, replicas, log)
 	if err != nil {
 		return nil, err
 	}

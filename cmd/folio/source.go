@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
@@ -25,15 +26,15 @@ type closingSource interface {
 
 // openSource opens db as the source its form names: a PostgreSQL URL
 // (publishing the given schemas, none: public; page reads going to the
-// replicas, when given) or a SQLite file.
-func openSource(ctx context.Context, db string, schemas, replicas []string) (closingSource, error) {
+// replicas, when given) or a SQLite file, which logs to log.
+func openSource(ctx context.Context, db string, schemas, replicas []string, log *slog.Logger) (closingSource, error) {
 	if isPostgres(db) {
 		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas, Replicas: replicas})
 	}
 	if len(replicas) > 0 {
 		return nil, fmt.Errorf("--replica needs a PostgreSQL --db, not a SQLite file")
 	}
-	return sqlite.Open(ctx, db, sqlite.Options{})
+	return sqlite.Open(ctx, db, sqlite.Options{Logger: log})
 }
 
 // displayName is db as it may be printed: a URL without its password.

@@ -91,7 +91,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 	}()
 
 	row := make(engine.Row, ncol)
-	dec := newRowDecoder(plan.Columns, layouts)
+	dec := s.rowDecoder(plan, layouts)
 	for b := range full {
 		// The reader may be batches ahead: rows read before a cancellation
 		// are not passed on after it.
@@ -99,9 +99,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 		}
 		for r := range b.n {
-			if err := dec.decode(row, b.vals[r*ncol:(r+1)*ncol]); err != nil {
-				return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-			}
+			dec.decode(row, b.vals[r*ncol:(r+1)*ncol])
 			if err := emit(row); err != nil {
 				return err
 			}

@@ -31,14 +31,12 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		dest[i] = &raw[i]
 	}
 	row := make(engine.Row, len(plan.Columns))
-	dec := newRowDecoder(plan.Columns, layouts)
+	dec := s.rowDecoder(plan, layouts)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 		}
-		if err := dec.decode(row, raw); err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-		}
+		dec.decode(row, raw)
 		if err := emit(row); err != nil {
 			return err
 		}
@@ -47,6 +45,15 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 	}
 	return nil
+}
+
+// rowDecoder returns the decoder of plan's rows, which tells the Source
+// of values that do not fit their columns.
+func (s *Source) rowDecoder(plan *engine.Plan, layouts []timeLayout) *rowDecoder {
+	table := plan.Collection.Table
+	return newRowDecoder(plan.Collection, plan.Columns, layouts, func(f *engine.Field, stored, key any) {
+		s.misfit(table, f, stored, key)
+	})
 }
 
 // selectSQL builds the one statement that answers plan (sqlgen.Select),
@@ -156,16 +163,24 @@ func (d dialect) Contains(st *sqlgen.Statement, f *engine.Field, p string) error
 }
 
 // Array appends all/any/none as EXISTS over json_each, whose values SQLite
-// compares with the bound text.
+// compares with the bound text. A cell that is not JSON (another writer
+// may store anything) holds no element, as NULL holds none: json_each
+// would fail the whole statement on it, and one bad cell must not make a
+// collection unreadable.
 func (d dialect) Array(st *sqlgen.Statement, f *engine.Field, op engine.Op, values []string) error {
 	// The column is qualified with its table: json_each has columns of its
 	// own (key, value, json, ...) that would otherwise shadow it.
-	each := func() {
-		st.WriteString("SELECT 1 FROM json_each(")
+	col := func() {
 		st.Quote(st.Collection().Table)
 		st.WriteString(".")
 		st.Quote(f.Column)
-		st.WriteString(") AS j WHERE j.value")
+	}
+	each := func() {
+		st.WriteString("SELECT 1 FROM json_each(CASE WHEN json_valid(")
+		col()
+		st.WriteString(") THEN ")
+		col()
+		st.WriteString(" END) AS j WHERE j.value")
 	}
 	if op == engine.OpAll {
 		st.WriteString("(")

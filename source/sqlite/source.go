@@ -11,6 +11,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,10 @@ type Options struct {
 	// (PRAGMA mmap_size); 0 = default (1 GiB), negative = none, read by
 	// system calls only. SQLite caps it at its compile-time maximum.
 	MmapBytes int64
+	// Logger receives the source's warnings: a column that holds values
+	// its type does not fit (once per column), a time column stored in
+	// several layouts. nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Source serves one SQLite database file to the engine. folio only reads it;
@@ -71,6 +76,12 @@ type Source struct {
 	// compare correctly in SQL.
 	layoutMu sync.Mutex
 	layouts  map[columnRef]timeLayout
+
+	log *slog.Logger
+	// misfits holds the columns already logged as holding a value that
+	// does not fit their type: one line per column, not per row.
+	misfitMu sync.Mutex
+	misfits  map[columnRef]bool
 }
 
 type columnRef struct{ table, column string }
@@ -127,7 +138,11 @@ func Open(ctx context.Context, path string, opt Options) (*Source, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	verDB.SetMaxOpenConns(1)
-	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}}, nil
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}, log: log, misfits: map[columnRef]bool{}}, nil
 }
 
 // connector opens the read pool's connections with settings the driver's
@@ -209,4 +224,25 @@ func (s *Source) Version(ctx context.Context) (uint64, error) {
 		s.verLast = v
 	}
 	return s.verCount, nil
+}
+
+// misfit logs, once per column, that a column holds a value its type does
+// not fit, which is published as stored (see decode): the data is not
+// what the schema says, and its owner may want to know, but every row
+// still reads. The value itself is not logged, only its storage class
+// and the row's key, since a log may reach people the data may not.
+func (s *Source) misfit(table string, f *engine.Field, stored, key any) {
+	ref := columnRef{table, f.Column}
+	s.misfitMu.Lock()
+	seen := s.misfits[ref]
+	s.misfits[ref] = true
+	s.misfitMu.Unlock()
+	if seen {
+		return
+	}
+	attrs := []any{"table", table, "column", f.Column, "type", f.Type.String(), "stored", storageClass(stored)}
+	if key != nil {
+		attrs = append(attrs, "key", key)
+	}
+	s.log.Warn("sqlite: a column holds a value that is not of its type; it is published as stored (logged once per column)", attrs...)
 }

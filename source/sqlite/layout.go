@@ -9,11 +9,9 @@ import (
 	"folio/engine"
 )
 
-// layoutSamples is how many of a time column's first non-NULL values
-// discovery reads to find its layout: the first that is a time in a layout
-// folio knows decides, so that a mistyped first value does not make the
-// column text.
-const layoutSamples = 16
+// layoutSamples is how many of a time column's values discovery reads to
+// find its layout (sampleLayout).
+const layoutSamples = 64
 
 // timeColumn decides how a column declared as a time is published, and
 // remembers its layout (setLayout). A column whose stored values are all
@@ -35,7 +33,8 @@ func (s *Source) timeColumn(ctx context.Context, table, column string) (engine.T
 		return 0, err
 	}
 	if !ok {
-		return engine.TypeText, nil // stored in a form folio cannot order as time
+		s.log.Warn("sqlite: a time column holds no time folio can read; it is published as text", "table", table, "column", column)
+		return engine.TypeText, nil
 	}
 	other, misfits, err := s.layoutMisfits(ctx, table, column, l)
 	if err != nil {
@@ -120,42 +119,78 @@ func (l timeLayout) describe() string {
 	return strings.ReplaceAll(l.shape, "9", "n")
 }
 
-// sampleLayout finds how a time column stores its values from its first
-// non-NULL values: the first that is a number (unix seconds) or a time in
-// a layout folio knows. An empty column gets the layout Load writes. ok is
-// false when no sampled value is a time folio can read.
+// sampleLayout finds how a time column stores its values from a sample
+// of them: the layout most of them are in, numbers counting as unix
+// seconds, so that a mistyped value (0, 'n/a') does not decide. The
+// sample is the first non-NULL values in the table's own order and, when
+// none of them is a time, the first values that look like one anywhere.
+// An empty column gets the layout Load writes. ok is false when no value
+// of the column is a time folio can read.
 func (s *Source) sampleLayout(ctx context.Context, table, column string) (timeLayout, bool, error) {
 	// The unary + hides the declared type from the driver, which would
-	// otherwise parse the text itself.
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SELECT +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT %[3]d",
-		quote(column), quote(table), layoutSamples))
+	// otherwise parse the text itself, and in WHERE keeps SQLite from
+	// walking an index on the column, whose first values are its smallest
+	// or largest, where mistyped values gather.
+	sample := fmt.Sprintf("SELECT +%[1]s FROM %[2]s WHERE +%[1]s IS NOT NULL LIMIT %[3]d", quote(column), quote(table), layoutSamples)
+	l, ok, seen, err := s.majorityLayout(ctx, sample)
+	switch {
+	case err != nil || ok:
+		return l, ok, err
+	case !seen:
+		return textLayout(loadLayout, nil), true, nil
+	}
+	likely := fmt.Sprintf("SELECT +%[1]s FROM %[2]s WHERE typeof(%[1]s) IN ('integer', 'real') OR %[1]s GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' LIMIT %[3]d",
+		quote(column), quote(table), layoutSamples)
+	l, ok, _, err = s.majorityLayout(ctx, likely)
+	return l, ok, err
+}
+
+// majorityLayout runs query, which selects values of one column, and
+// returns the layout most of them are in; ok is false when none is a
+// time, seen when there was any value.
+func (s *Source) majorityLayout(ctx context.Context, query string) (l timeLayout, ok, seen bool, err error) {
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
-		return timeLayout{}, false, err
+		return timeLayout{}, false, false, err
 	}
 	defer rows.Close()
-	seen := false
+	var found []timeLayout
+	count := map[timeLayout]int{}
 	for rows.Next() {
 		var v any
 		if err := rows.Scan(&v); err != nil {
-			return timeLayout{}, false, err
+			return timeLayout{}, false, false, err
 		}
 		seen = true
 		switch x := v.(type) {
 		case int64, float64:
-			return timeLayout{unix: true}, true, nil
+			l = timeLayout{unix: true}
 		case string:
-			if l, ok := detectLayout(x); ok {
-				return l, true, nil
+			var ok bool
+			if l, ok = detectLayout(x); !ok {
+				continue
 			}
+		default:
+			continue
 		}
+		if count[l] == 0 {
+			found = append(found, l)
+		}
+		count[l]++
 	}
 	if err := rows.Err(); err != nil {
-		return timeLayout{}, false, err
+		return timeLayout{}, false, false, err
 	}
-	if !seen {
-		return textLayout(loadLayout, nil), true, nil
+	if len(found) == 0 {
+		return timeLayout{}, false, seen, nil
 	}
-	return timeLayout{}, false, nil
+	best := found[0]
+	for _, l := range found[1:] {
+		if count[l] > count[best] {
+			best = l
+		}
+	}
+	return best, true, seen, nil
 }
 
 func (s *Source) setLayout(table, column string, l timeLayout) {

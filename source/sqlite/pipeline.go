@@ -40,7 +40,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 	defer cancel()
 	rows, err := s.db.QueryContext(qctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return statementError("query", plan.Collection.Table, err)
 	}
 	ncol := len(plan.Columns)
 	full := make(chan *batch, batches)
@@ -105,7 +105,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 			}
 		}
 		if b.err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, b.err)
+			return statementError("query", plan.Collection.Table, b.err)
 		}
 		clear(b.vals) // let the batch's strings be collected
 		free <- b

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 
 	"folio/engine"
 	"folio/source/sqlgen"
@@ -22,7 +21,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return statementError("query", plan.Collection.Table, err)
 	}
 	defer rows.Close()
 	raw := make([]any, len(plan.Columns))
@@ -34,7 +33,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	dec := s.rowDecoder(plan, layouts)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+			return statementError("query", plan.Collection.Table, err)
 		}
 		dec.decode(row, raw)
 		if err := emit(row); err != nil {
@@ -42,7 +41,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return statementError("query", plan.Collection.Table, err)
 	}
 	return nil
 }
@@ -81,7 +80,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count %s: %w", c.Table, err)
+		return 0, statementError("count", c.Table, err)
 	}
 	return n, nil
 }

@@ -28,6 +28,12 @@ func TestTimeColumnLayouts(t *testing.T) {
 		`INSERT INTO zoned VALUES (1, '2024-01-01T10:00:00+02:00'), (2, '2024-01-01T11:30:00+02:00'), (3, '2024-01-01T12:00:00+02:00')`,
 		`CREATE TABLE late (id INTEGER PRIMARY KEY, at DATETIME)`,
 		`INSERT INTO late VALUES (1, 'n/a'), (2, '2025-12-31 07:00:00'), (3, '2025-12-31 09:00:00')`,
+		// More mistyped values than discovery samples, first in the table
+		// and at the top of an index on the column.
+		`CREATE TABLE gathered (id INTEGER PRIMARY KEY, at DATETIME)`,
+		`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 100) INSERT INTO gathered SELECT i, 'n/a' FROM seq`,
+		`INSERT INTO gathered VALUES (101, '2025-12-31T07:00:00Z'), (102, '2025-12-31T08:00:00Z')`,
+		`CREATE INDEX gathered_at ON gathered (at DESC)`,
 	)
 	s, logs := openLogged(t, path)
 	e := conformance.NewEngine(t, s)
@@ -48,7 +54,7 @@ func TestTimeColumnLayouts(t *testing.T) {
 			t.Errorf("%s.at: %d warnings of two layouts, want 1", name, len(got))
 		}
 	}
-	for _, name := range []string{"zoned", "late"} {
+	for _, name := range []string{"zoned", "late", "gathered"} {
 		if f := field(t, coll(name), "at"); f.Type != engine.TypeTime {
 			t.Errorf("%s.at, one layout, is published as %v, want time", name, f.Type)
 		}

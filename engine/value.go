@@ -29,13 +29,14 @@ type Row []Value
 // 2.5 in a BOOLEAN one); a source publishes such a value as it is stored.
 // Values of different kinds order as SQLite orders its storage classes:
 // numbers (int64 and float64 compared by value, exactly; a bool as 0 or 1)
-// before text before bytes. A time.Time ranks between numbers and text.
-// That is SQLite's order for a column that stores times as numbers, or as
-// text against other text that starts with a letter; against other text
-// the order depends on how the column writes its times, which only the
-// source knows. The engine never orders rows itself, the database does,
-// and a cursor carries the boundary's value as stored, so the seek is the
-// database's own comparison whatever the mix (see Cursor).
+// before text before bytes. A time.Time ranks between numbers and text:
+// SQLite's order against numbers and bytes whatever the column stores,
+// and against text in a column of unix seconds; in a column that stores
+// its times as text, SQL compares a text value with the times' stored
+// text, which only the source knows. The engine never orders rows itself,
+// the database does, and a cursor carries the boundary's value as stored,
+// so the seek is the database's own comparison whatever the mix (see
+// Cursor).
 func Compare(a, b Value) int {
 	switch {
 	case a == nil && b == nil:

@@ -154,7 +154,7 @@ func TestMistypedCells(t *testing.T) {
 		{int64(1), int64(5), 1.5, true, day(1), raw(`["a"]`), "x", 4.0},
 		{int64(2), "abc", "x", "maybe", "not a time", raw("not json"), []byte("hi"), 4.5},
 		{int64(3), 2.5, 2.0, int64(2), "", raw("[]"), "hi", 7.0},
-		{int64(4), []byte{0}, nil, "true", int64(20240101), raw("\x00"), "y", 1.0},
+		{int64(4), []byte{0}, nil, "true", int64(20240101), []byte{0}, "y", 1.0},
 		{int64(5), int64(-3), -1.0, false, day(2), nil, "", nil},
 		{int64(6), "", 3.0, 0.5, day(1).AddDate(0, 0, -1), raw(`{"k":"a"}`), "z", 2.0},
 		{int64(7), int64(5), "x", true, "not a time", raw(`["a","b"]`), "x", 4.0},
@@ -221,7 +221,7 @@ func TestMistypedCells(t *testing.T) {
 	// One line per column that holds a misfit, however many rows and
 	// queries read it: at from discovery (with the count), the others
 	// from the first read.
-	for _, col := range []string{"n", "r", "flag", "at", "s"} {
+	for _, col := range []string{"n", "r", "flag", "at", "s", "j"} {
 		if got := logs.lines("column="+col+" ", "not"); len(got) != 1 {
 			t.Errorf("column %s logged %d times, want once:\n%s", col, len(got), strings.Join(got, "\n"))
 		}
@@ -229,7 +229,7 @@ func TestMistypedCells(t *testing.T) {
 	if got := logs.lines("column=at ", "values=4"); len(got) != 1 {
 		t.Errorf("discovery does not count the 4 misfits of at: %v", logs.lines("column=at "))
 	}
-	for _, col := range []string{"j", "num", "id"} {
+	for _, col := range []string{"num", "id"} {
 		if got := logs.lines("column=" + col + " "); len(got) != 0 {
 			t.Errorf("column %s holds no misfit but is logged: %v", col, got)
 		}

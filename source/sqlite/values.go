@@ -383,11 +383,9 @@ func decode(v any, typ engine.Type, layout timeLayout) (val engine.Value, fits b
 	case engine.TypeJSON:
 		// Text that is not JSON is still published (wire writes it as a
 		// string); a JSON number is stored as one by the column's NUMERIC
-		// affinity.
+		// affinity. A blob is published as stored.
 		switch x := v.(type) {
 		case string:
-			return json.RawMessage(x), true
-		case []byte:
 			return json.RawMessage(x), true
 		case int64, float64:
 			return json.RawMessage(fmt.Sprint(x)), true
@@ -398,8 +396,8 @@ func decode(v any, typ engine.Type, layout timeLayout) (val engine.Value, fits b
 
 // stored is a driver's value as SQLite stored it: an integer, a real, text
 // or a blob. The driver returns nothing else for a column read through
-// SelectColumn's unary +; a bool or a time from another reader is what
-// SQLite would store for it.
+// SelectColumn's unary +; should it return a bool or a time, that is
+// published as SQLite stores one.
 func stored(v any) engine.Value {
 	switch x := v.(type) {
 	case bool:

@@ -18,8 +18,13 @@ import (
 // SQLITE_RANGE, SQLITE_TOOBIG) fails the same way however often it is
 // retried: that is a data problem, reported as the server's own (500,
 // logged, never detailed), so that no client retries it until it gives up.
-func statementError(op, table string, err error) error {
-	err = fmt.Errorf("%s %s: %w", op, table, err)
+//
+// A statement that failed on a value that is not JSON in a JSON column
+// (one written since discovery) guards the collection's JSON columns, so
+// that the next statement reads past it (json.go).
+func (s *Source) statementError(op string, c *engine.Collection, err error) error {
+	s.malformedJSON(c, err)
+	err = fmt.Errorf("%s %s: %w", op, c.Table, err)
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.Code {

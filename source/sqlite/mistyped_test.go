@@ -235,3 +235,37 @@ func TestMistypedCells(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONWrittenLater: a JSON column that held only JSON at discovery has
+// unguarded array filters; text that is not JSON written since fails the
+// one statement that meets it, as a data error, not unavailability, and
+// the next statement reads past it: it holds no element.
+func TestJSONWrittenLater(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE j (id INTEGER PRIMARY KEY, tags JSON)`,
+		`INSERT INTO j VALUES (1, '["a"]'), (2, '["b"]'), (3, NULL)`,
+	)
+	s, logs := openLogged(t, path)
+	e := conformance.NewEngine(t, s)
+	c, err := e.Collection("j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.jsonGuarded("j", "tags") {
+		t.Fatal("a column of valid JSON is guarded: every array filter on it would pay for json_valid")
+	}
+	if _, err := writer(t, path).Exec(`INSERT INTO j VALUES (4, 'not json')`); err != nil {
+		t.Fatal(err)
+	}
+	q := engine.Query{Filters: []engine.Filter{{Field: "tags", Op: engine.OpNone, Values: []engine.Value{"a"}}}}
+	_, err = e.Page(context.Background(), c, q, engine.Window{Limit: 10}, engine.TotalNone)
+	if e, ok := engine.AsError(err); !ok || e.Code != engine.CodeInternal {
+		t.Fatalf("the statement that meets text that is not JSON: %v, want an internal error", err)
+	}
+	if got := harvest(t, e, c, q, 2, false); !slices.Equal(got, []int64{2, 3, 4}) {
+		t.Errorf("tags[none]=a afterwards: %v, want [2 3 4]", got)
+	}
+	if got := logs.lines("column=tags ", "not JSON"); len(got) != 1 {
+		t.Errorf("%d log lines for tags, want 1: %v", len(got), got)
+	}
+}

@@ -40,7 +40,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 	defer cancel()
 	rows, err := s.db.QueryContext(qctx, query, args...)
 	if err != nil {
-		return statementError("query", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	ncol := len(plan.Columns)
 	full := make(chan *batch, batches)
@@ -105,7 +105,7 @@ func (s *Source) pipeline(ctx context.Context, plan *engine.Plan, query string, 
 			}
 		}
 		if b.err != nil {
-			return statementError("query", plan.Collection.Table, b.err)
+			return s.statementError("query", plan.Collection, b.err)
 		}
 		clear(b.vals) // let the batch's strings be collected
 		free <- b

@@ -21,7 +21,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return statementError("query", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	defer rows.Close()
 	raw := make([]any, len(plan.Columns))
@@ -33,7 +33,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	dec := s.rowDecoder(plan, layouts)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return statementError("query", plan.Collection.Table, err)
+			return s.statementError("query", plan.Collection, err)
 		}
 		dec.decode(row, raw)
 		if err := emit(row); err != nil {
@@ -41,7 +41,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return statementError("query", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
-		return 0, statementError("count", c.Table, err)
+		return 0, s.statementError("count", c, err)
 	}
 	return n, nil
 }
@@ -162,10 +162,10 @@ func (d dialect) Contains(st *sqlgen.Statement, f *engine.Field, p string) error
 }
 
 // Array appends all/any/none as EXISTS over json_each, whose values SQLite
-// compares with the bound text. A cell that is not JSON (another writer
-// may store anything) holds no element, as NULL holds none: json_each
-// would fail the whole statement on it, and one bad cell must not make a
-// collection unreadable.
+// compares with the bound text. In a column that holds values that are not
+// JSON (json.go), the walk is guarded with json_valid: such a value holds
+// no element, as NULL holds none, where json_each would fail the whole
+// statement on it.
 func (d dialect) Array(st *sqlgen.Statement, f *engine.Field, op engine.Op, values []string) error {
 	// The column is qualified with its table: json_each has columns of its
 	// own (key, value, json, ...) that would otherwise shadow it.
@@ -174,12 +174,19 @@ func (d dialect) Array(st *sqlgen.Statement, f *engine.Field, op engine.Op, valu
 		st.WriteString(".")
 		st.Quote(f.Column)
 	}
+	guarded := d.s.jsonGuarded(st.Collection().Table, f.Column)
 	each := func() {
-		st.WriteString("SELECT 1 FROM json_each(CASE WHEN json_valid(")
-		col()
-		st.WriteString(") THEN ")
-		col()
-		st.WriteString(" END) AS j WHERE j.value")
+		st.WriteString("SELECT 1 FROM json_each(")
+		if guarded {
+			st.WriteString("CASE WHEN json_valid(")
+			col()
+			st.WriteString(") THEN ")
+			col()
+			st.WriteString(" END")
+		} else {
+			col()
+		}
+		st.WriteString(") AS j WHERE j.value")
 	}
 	if op == engine.OpAll {
 		st.WriteString("(")

@@ -80,6 +80,11 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid bool)
 				return nil, err
 			}
 		}
+		if typ == engine.TypeJSON {
+			if err := s.jsonColumn(ctx, table, tc.name); err != nil {
+				return nil, err
+			}
+		}
 		c.Fields = append(c.Fields, &engine.Field{
 			Name: tc.name, Column: tc.name, Type: typ, Nullable: !tc.notNull,
 			Sortable: typ.Scalar(), Filterable: true,

@@ -82,6 +82,11 @@ type Source struct {
 	// does not fit their type: one line per column, not per row.
 	misfitMu sync.Mutex
 	misfits  map[columnRef]bool
+
+	// badJSON holds the JSON columns whose array filters must skip values
+	// that are not JSON (see json.go).
+	jsonMu  sync.Mutex
+	badJSON map[columnRef]bool
 }
 
 type columnRef struct{ table, column string }
@@ -142,7 +147,7 @@ func Open(ctx context.Context, path string, opt Options) (*Source, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}, log: log, misfits: map[columnRef]bool{}}, nil
+	return &Source{path: abs, db: db, verDB: verDB, layouts: map[columnRef]timeLayout{}, log: log, misfits: map[columnRef]bool{}, badJSON: map[columnRef]bool{}}, nil
 }
 
 // connector opens the read pool's connections with settings the driver's

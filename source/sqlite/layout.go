@@ -141,7 +141,7 @@ func (s *Source) sampleLayout(ctx context.Context, table, column string) (timeLa
 	case err != nil || ok:
 		return l, ok, err
 	case !seen:
-		return textLayout(loadLayout, nil), true, nil
+		return textLayout(loadLayout, 0), true, nil
 	}
 	likely := fmt.Sprintf("SELECT +%[1]s FROM %[2]s WHERE typeof(%[1]s) IN ('integer', 'real') OR %[1]s GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' LIMIT %[3]d",
 		quote(column), quote(table), layoutSamples)
@@ -217,7 +217,7 @@ func (s *Source) layout(ctx context.Context, table, column string) (timeLayout, 
 		return timeLayout{}, fmt.Errorf("sample times of %s.%s: %w", table, column, err)
 	}
 	if !ok {
-		l = textLayout(loadLayout, nil)
+		l = textLayout(loadLayout, 0)
 	}
 	s.setLayout(table, column, l)
 	return l, nil

@@ -25,11 +25,12 @@ type timeLayout struct {
 	// goes, else the byte itself. Every layout detectLayout finds has a
 	// fixed width, which is what makes its text order its time order.
 	shape string
-	// zone is the offset the column writes its times with, for a layout
-	// with an offset (nil: UTC). A column is in one layout only if every
-	// value has the same offset: text with different offsets is not in
-	// time order.
-	zone *time.Location
+	// offset is the one the column writes its times with, in seconds east
+	// of UTC, for a layout with an offset. A column is in one layout only
+	// if every value has the same offset: text with different offsets is
+	// not in time order. (Seconds, not a *time.Location, keep layouts
+	// comparable: discovery counts them.)
+	offset int
 	// utc is set for the layouts parseUTC reads (seconds, no offset):
 	// read then checks only what parseUTC leaves open.
 	utc bool
@@ -41,13 +42,10 @@ type timeLayout struct {
 const loadLayout = "2006-01-02T15:04:05.000000Z"
 
 // textLayout returns the layout of text values written with the Go layout
-// text in zone (nil: UTC).
-func textLayout(text string, zone *time.Location) timeLayout {
-	loc := zone
-	if loc == nil {
-		loc = time.UTC
-	}
-	ref := time.Date(2006, 1, 2, 15, 4, 5, 123456789, loc).Format(text)
+// text, at offset seconds east of UTC.
+func textLayout(text string, offset int) timeLayout {
+	l := timeLayout{text: text, offset: offset}
+	ref := time.Date(2006, 1, 2, 15, 4, 5, 123456789, l.zone()).Format(text)
 	// The offset's digits are the zone's, not any digits.
 	fixed := 0
 	switch {
@@ -62,8 +60,17 @@ func textLayout(text string, zone *time.Location) timeLayout {
 			shape[i] = '9'
 		}
 	}
-	utc := zone == nil && fixed == 0 && len(shape) >= len("2006-01-02T15:04:05") && shape[16] == ':'
-	return timeLayout{text: text, shape: string(shape), zone: zone, utc: utc}
+	l.shape = string(shape)
+	l.utc = fixed == 0 && len(shape) >= len("2006-01-02T15:04:05") && shape[16] == ':'
+	return l
+}
+
+// zone is the location the layout writes its times in.
+func (l timeLayout) zone() *time.Location {
+	if l.offset == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", l.offset)
 }
 
 // detectLayout infers a layout from one stored text value; ok is false when
@@ -72,7 +79,7 @@ func textLayout(text string, zone *time.Location) timeLayout {
 func detectLayout(s string) (timeLayout, bool) {
 	if len(s) == len("2006-01-02") {
 		if _, err := time.Parse("2006-01-02", s); err == nil {
-			return textLayout("2006-01-02", nil), true
+			return textLayout("2006-01-02", 0), true
 		}
 		return timeLayout{}, false
 	}
@@ -104,17 +111,14 @@ func detectLayout(s string) (timeLayout, bool) {
 		b.WriteString("." + strings.Repeat("0", n-1))
 		rest = rest[n:]
 	}
-	offset := false
 	switch {
 	case rest == "":
 	case rest == "Z":
 		b.WriteString("Z") // literal: folio binds UTC times
 	case len(rest) == 6 && rest[3] == ':':
 		b.WriteString("-07:00")
-		offset = true
 	case len(rest) == 5:
 		b.WriteString("-0700")
-		offset = true
 	default:
 		return timeLayout{}, false
 	}
@@ -123,11 +127,8 @@ func detectLayout(s string) (timeLayout, bool) {
 	if err != nil || t.Format(l) != s {
 		return timeLayout{}, false
 	}
-	var zone *time.Location
-	if _, off := t.Zone(); offset && off != 0 {
-		zone = time.FixedZone("", off)
-	}
-	return textLayout(l, zone), true
+	_, off := t.Zone()
+	return textLayout(l, off), true
 }
 
 // read reads s as a time if it is in the layout, byte for byte: a stored
@@ -225,8 +226,8 @@ func (l timeLayout) arg(t time.Time) (v any, exact bool) {
 	if l.unix {
 		return t.Unix(), t.Nanosecond() == 0
 	}
-	if l.zone != nil {
-		t = t.In(l.zone)
+	if l.offset != 0 {
+		t = t.In(l.zone())
 	}
 	s := t.Format(l.text)
 	back, err := time.Parse(l.text, s)

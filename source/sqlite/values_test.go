@@ -273,14 +273,14 @@ func TestLayoutRead(t *testing.T) {
 		in     string
 		want   string // RFC 3339 in UTC; "" when not read
 	}{
-		{textLayout(loadLayout, nil), "2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:05.123456Z"},
-		{textLayout(loadLayout, nil), "2024-01-02 03:04:05.123456Z", ""},
-		{textLayout(loadLayout, nil), "2024-01-02T03:04:05.1234567", ""},
-		{textLayout(loadLayout, nil), "2024-01-02T03:04:05.12345Z", ""},
-		{textLayout(loadLayout, nil), "2024-01-02T03:04:05Z", ""},
-		{textLayout(loadLayout, nil), "2024-02-30T00:00:00.000000Z", ""},
-		{textLayout(loadLayout, nil), "2024-01-02T03:04:05.12345xZ", ""},
-		{textLayout(loadLayout, nil), "not a time, 27 bytes long..", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:05.123456Z"},
+		{textLayout(loadLayout, 0), "2024-01-02 03:04:05.123456Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.1234567", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.12345Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05Z", ""},
+		{textLayout(loadLayout, 0), "2024-02-30T00:00:00.000000Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.12345xZ", ""},
+		{textLayout(loadLayout, 0), "not a time, 27 bytes long..", ""},
 		{layout("2024-01-02 03:04:05"), "2025-12-31 08:00:00", "2025-12-31T08:00:00Z"},
 		{layout("2024-01-02 03:04:05"), "2025-12-31T08:00:00", ""},
 		{layout("2024-01-02 03:04:05"), "2025-12-31 08:00:0Z", ""},

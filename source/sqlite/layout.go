@@ -22,11 +22,12 @@ const layoutSamples = 64
 // SQLite's datetime() writes beside "2025-12-31T07:00:00Z") is published
 // as text: SQL orders it by the stored text, which is not time order, and
 // ordering by a normalised time instead would cost every page a scan and
-// a sort of the whole table (docs/BENCHMARKS.md, "Time columns"). As
+// a sort of the whole table (docs/BENCHMARKS.md, "Time columns and
+// mistyped values in SQLite"). As
 // text, what a page shows is what SQL orders and what filters compare.
 //
 // Finding a second layout reads the whole column once, at discovery:
-// about 0.15 s per million values (docs/BENCHMARKS.md, "Time columns").
+// about 0.13 s per million values.
 func (s *Source) timeColumn(ctx context.Context, table, column string) (engine.Type, error) {
 	l, ok, err := s.sampleLayout(ctx, table, column)
 	if err != nil {

@@ -43,6 +43,14 @@ const (
 )
 
 // Cursor is a decoded position: a boundary row's sort values and a direction.
+//
+// A boundary value is of its field's type, or, when the boundary row holds
+// a value of another kind (SQLite stores 'abc' in an INTEGER column if a
+// writer puts it there; see Compare), that value as it is stored: an
+// integer, a float, text or bytes. The source compares the stored value
+// with the column as the database orders them, so a page that ends on such
+// a row neither skips nor repeats a row. Cursors are signed, so only
+// values folio itself read from the database come back this way.
 type Cursor struct {
 	Before  bool    // a backward page: rows strictly before Values
 	FromEnd bool    // the last page; Values is empty
@@ -135,7 +143,7 @@ func (s *Signer) Decode(token string, fp [8]byte, order []OrderKey) (Cursor, err
 		if v == nil && !o.Field.Nullable {
 			return Cursor{}, invalidCursor("cursor holds NULL for non-null field %q", o.Field.Name)
 		}
-		if !checkType(o.Field.Type, v) {
+		if !checkType(o.Field.Type, v) && !storedValue(v) {
 			return Cursor{}, invalidCursor("cursor value for %q is not of type %v", o.Field.Name, o.Field.Type)
 		}
 	}

@@ -40,6 +40,11 @@ func TestCursorRoundTrip(t *testing.T) {
 		{Values: []Value{tm, nil, nil, false, int64(math.MaxInt64)}},
 		{Values: []Value{tm, math.SmallestNonzeroFloat64, "", false, int64(math.MinInt64)}},
 		{Values: []Value{tm, -math.MaxFloat64, "a\x00b", true, int64(0)}, Before: true},
+		// A boundary row whose cells hold what SQLite stored, not the
+		// field's type: text in the time and integer fields, an integer in
+		// the float field, bytes in the text field, a float in the boolean.
+		{Values: []Value{"not a time", int64(3), []byte{0, 0xff}, 0.5, "abc"}},
+		{Values: []Value{int64(20240101), "x", int64(7), int64(2), 2.5}, Before: true},
 		{FromEnd: true},
 	}
 	for _, c := range cases {
@@ -103,7 +108,8 @@ func TestCursorRejects(t *testing.T) {
 		"foreign key":   {other.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, int64(7)}}), fp, "signature"},
 		"other query":   {good, otherFP, "different query"},
 		"wrong arity":   {s.Encode(fp, Cursor{Values: []Value{int64(1)}}), fp, "values"},
-		"wrong type":    {s.Encode(fp, Cursor{Values: []Value{"x", 1.5, "x", true, int64(7)}}), fp, "type"},
+		"wrong type":    {s.Encode(fp, Cursor{Values: []Value{true, 1.5, "x", true, int64(7)}}), fp, "type"},
+		"time for int":  {s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, time.Unix(1, 0).UTC()}}), fp, "type"},
 		"null in key":   {s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, nil}}), fp, "NULL"},
 	}
 	for name, c := range cases {

@@ -245,6 +245,8 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, at Position, plan 
 	var cur Cursor
 	switch at := at.(type) {
 	case Token:
+		// Decode checks the values: a signed cursor may also carry a
+		// boundary value as stored (see Cursor).
 		var err error
 		if cur, err = e.signer.Decode(string(at), r.fp, r.order); err != nil {
 			return err
@@ -256,7 +258,7 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, at Position, plan 
 	case Last:
 		cur = Cursor{FromEnd: true}
 	}
-	if !cur.FromEnd && cur.Values != nil {
+	if _, signed := at.(Token); !signed && !cur.FromEnd && cur.Values != nil {
 		if err := checkBoundary(r.order, cur.Values); err != nil {
 			return err
 		}

@@ -23,7 +23,9 @@ const (
 	CodeTooLarge Code = "body_too_large"
 	// CodeUnavailable: the source cannot answer now; the client may retry (HTTP 503).
 	CodeUnavailable Code = "unavailable"
-	// CodeInternal: a fault of folio's own, never the client's (HTTP 500).
+	// CodeInternal: a fault of folio's own, or a statement the database
+	// cannot run on the data it holds; never the client's, and no retry
+	// helps (HTTP 500).
 	CodeInternal Code = "internal_error"
 )
 

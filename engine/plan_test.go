@@ -47,9 +47,15 @@ func TestAfterMatchesBruteForce(t *testing.T) {
 		{Name: "d", Type: TypeBool, Nullable: true},
 		{Name: "e", Type: TypeInt},
 	}
+	// Now and then a cell holds what SQLite stores rather than the field's
+	// type (see Compare): the predicate must order it the same way.
+	mistyped := []Value{"abc", "", int64(1), -0.5, 2.5, []byte{0}, int64(2)}
 	val := func(f *Field) Value {
 		if f.Nullable && rng.IntN(4) == 0 {
 			return nil
+		}
+		if rng.IntN(8) == 0 {
+			return mistyped[rng.IntN(len(mistyped))]
 		}
 		switch f.Type {
 		case TypeInt:

@@ -69,6 +69,7 @@ func exportCmd(ctx context.Context, args []string) error {
 		params.Set("fields", *fields)
 	}
 
+	// Warnings go to stderr: stdout may be the export itself.
 	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), nil, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		return err

@@ -148,7 +148,8 @@ type published struct {
 // open opens db with the configuration file cfgPath (none: every table
 // with defaults), or with no db the demo database with its configuration,
 // building it first if need be and telling msgs so; log is told what the
-// database holds that cannot be served.
+// database holds that cannot be served, and the values not of their
+// column's type.
 func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, msgs io.Writer, log *slog.Logger) (*published, error) {
 	p := &published{db: db, demo: db == ""}
 	if p.demo {

@@ -22,7 +22,7 @@ func TestPostgresDatabase(t *testing.T) {
 	if err := demoCmd(ctx, []string{"--db", url, "--rows", "2000"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := open(ctx, url, "", nil, nil, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := open(ctx, url, "", nil, nil, io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

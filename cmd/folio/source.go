@@ -27,7 +27,7 @@ type closingSource interface {
 // openSource opens db as the source its form names: a PostgreSQL URL
 // (publishing the given schemas, none: public; page reads going to the
 // replicas, when given) or a SQLite file, which tells log what it cannot
-// serve.
+// serve and the values not of their column's type.
 func openSource(ctx context.Context, db string, schemas, replicas []string, log *slog.Logger) (closingSource, error) {
 	if isPostgres(db) {
 		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas, Replicas: replicas})

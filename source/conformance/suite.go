@@ -25,12 +25,20 @@ type Harness struct {
 	Load func(t testing.TB, tables []*dataset.Table) (engine.Source, Writer)
 	// Cases is the number of random queries to harvest; 0 means 10,000.
 	Cases int
+	// Stored, for a source that keeps whatever a writer stores in a
+	// column (SQLite), says how it stores a value of each type; the suite
+	// then also harvests Cases random queries over tables with mistyped
+	// cells (MistypedTable). nil: the source enforces its column types.
+	Stored Store
 }
 
 // Run runs every conformance test against the harness's source.
 func Run(t *testing.T, h Harness) {
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, h) })
+	if h.Stored != nil {
+		t.Run("Mistyped", func(t *testing.T) { testMistyped(t, h) })
+	}
 }
 
 // NewEngine returns an engine over src publishing every discovered collection.
@@ -51,26 +59,48 @@ func NewEngine(t testing.TB, src engine.Source) *engine.Engine {
 	return e
 }
 
+// pagingTables is the number of random tables the paging tests load.
+const pagingTables = 40
+
+// tableSize is the number of rows of the i-th random table: mostly small,
+// so that ends, ties and empty results are common, every tenth a few
+// hundred rows.
+func tableSize(rng *rand.Rand, i int) int {
+	n := rng.IntN(60)
+	if i%10 == 0 {
+		n = 200 + rng.IntN(100)
+	}
+	return n
+}
+
+// oracle answers a query by brute force: *Oracle, or storedOracle for
+// tables with mistyped cells.
+type oracle interface {
+	Select(filters []engine.Filter, sort engine.Sort) [][]engine.Value
+	Keys(rows [][]engine.Value) []engine.Value
+}
+
 // testPaging holds invariants 1-3 against the oracle: forward, backward from
 // the end and random next/prev walks over random tables, sorts, filters and
 // limits, plus offset pages and exact totals.
 func testPaging(t *testing.T, h Harness) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var tables []*dataset.Table
+	var oracles []oracle
+	for i := range pagingTables {
+		tb := RandomTable(rng, fmt.Sprintf("rt%02d", i), tableSize(rng, i), i%3 == 2)
+		tables = append(tables, tb)
+		oracles = append(oracles, NewOracle(tb))
+	}
+	harvestRandom(t, h, tables, oracles, 99)
+}
+
+// harvestRandom loads tables and checks h.Cases random queries over them
+// (checkQuery), on four workers whose random streams depend on seed.
+func harvestRandom(t *testing.T, h Harness, tables []*dataset.Table, oracles []oracle, seed uint64) {
 	cases := h.Cases
 	if cases == 0 {
 		cases = 10000
-	}
-	const ntables = 40
-	rng := rand.New(rand.NewPCG(7, 11))
-	var tables []*dataset.Table
-	var oracles []*Oracle
-	for i := range ntables {
-		n := rng.IntN(60)
-		if i%10 == 0 {
-			n = 200 + rng.IntN(100)
-		}
-		tb := RandomTable(rng, fmt.Sprintf("rt%02d", i), n, i%3 == 2)
-		tables = append(tables, tb)
-		oracles = append(oracles, NewOracle(tb))
 	}
 	src, _ := h.Load(t, tables)
 	e := NewEngine(t, src)
@@ -82,9 +112,9 @@ func testPaging(t *testing.T, h Harness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 99))
+			rng := rand.New(rand.NewPCG(uint64(w), seed))
 			for i := w; i < cases && !t.Failed(); i += workers {
-				ti := rng.IntN(ntables)
+				ti := rng.IntN(len(tables))
 				q := RandomQuery(rng, tables[ti])
 				limit := 1 + rng.IntN(12)
 				if err := checkQuery(e, tables[ti].Name, oracles[ti], q, limit, rng); err != nil {
@@ -99,7 +129,7 @@ func testPaging(t *testing.T, h Harness) {
 	t.Logf("%d random queries harvested forward, backward, in random walks and by offset", done.Load())
 }
 
-func checkQuery(e *engine.Engine, name string, o *Oracle, q engine.Query, limit int, rng *rand.Rand) error {
+func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit int, rng *rand.Rand) error {
 	ctx := context.Background()
 	c, err := e.Collection(name)
 	if err != nil {

@@ -41,7 +41,7 @@ func (s *Source) pipeline(ctx context.Context, db *sql.DB, plan *engine.Plan, qu
 	defer cancel()
 	rows, err := db.QueryContext(qctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	ncol := len(plan.Columns)
 	full := make(chan *batch, batches)
@@ -92,7 +92,7 @@ func (s *Source) pipeline(ctx context.Context, db *sql.DB, plan *engine.Plan, qu
 	}()
 
 	row := make(engine.Row, ncol)
-	dec := newRowDecoder(plan.Columns, layouts)
+	dec := s.rowDecoder(plan, layouts)
 	for b := range full {
 		// The reader may be batches ahead: rows read before a cancellation
 		// are not passed on after it.
@@ -100,15 +100,13 @@ func (s *Source) pipeline(ctx context.Context, db *sql.DB, plan *engine.Plan, qu
 			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
 		}
 		for r := range b.n {
-			if err := dec.decode(row, b.vals[r*ncol:(r+1)*ncol]); err != nil {
-				return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-			}
+			dec.decode(row, b.vals[r*ncol:(r+1)*ncol])
 			if err := emit(row); err != nil {
 				return err
 			}
 		}
 		if b.err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, b.err)
+			return s.statementError("query", plan.Collection, b.err)
 		}
 		clear(b.vals) // let the batch's strings be collected
 		free <- b

@@ -11,8 +11,9 @@ import (
 )
 
 // TestPipeline: a long query, read on a second goroutine, yields exactly
-// the rows that short (unpipelined) queries yield page by page, and stops
-// at emit's error or a value it cannot decode without running on.
+// the rows that short (unpipelined) queries yield page by page, publishes
+// a mistyped value as stored, and stops at emit's error or the
+// statement's without running on.
 func TestPipeline(t *testing.T) {
 	const n = pipelineMin + 3*batchRows*batches + 17 // more than a page; several rounds of every batch, and a partial one
 	path := bigTable(t, n)
@@ -58,19 +59,33 @@ func TestPipeline(t *testing.T) {
 		}
 	}
 
-	// A value that cannot be read as its column's type, far into the
-	// stream: an error, not a hang, and no row after it.
+	// A value that is not of its column's type, far into the stream: the
+	// row is published with the value as stored, and the rows after it.
 	w := writer(t, path)
 	if _, err := w.Exec(`UPDATE big SET v = 'not a number' WHERE id = 2000`); err != nil {
 		t.Fatal(err)
 	}
+	keyOrder := []engine.OrderKey{{Field: c.KeyField()}}
+	vi := slices.Index(c.Fields, field(t, c, "v"))
+	got := run(t, s, &engine.Plan{Collection: c, Columns: c.Fields, Order: keyOrder})
+	if len(got) != n || got[1999][vi] != "not a number" {
+		t.Errorf("a mistyped value at row 2000: %d rows, row 2000 holds %#v", len(got), got[1999][vi])
+	}
+
+	// A statement that fails far into the stream (SQLite's integer
+	// overflow, in a view's expression at row 2000): an error, not a
+	// hang, and no row after it.
+	if _, err := w.Exec(`CREATE VIEW failing AS SELECT id, CASE WHEN id = 2000 THEN abs(-9223372036854775807 - 1) ELSE id END AS v FROM big`); err != nil {
+		t.Fatal(err)
+	}
+	fc := collection(t, s, "failing")
 	emitted := 0
-	err := s.Query(context.Background(), &engine.Plan{Collection: c, Columns: c.Fields, Order: []engine.OrderKey{{Field: c.KeyField()}}}, func(engine.Row) error {
+	err := s.Query(context.Background(), &engine.Plan{Collection: fc, Columns: fc.Fields, Order: []engine.OrderKey{{Field: field(t, fc, "id")}}}, func(engine.Row) error {
 		emitted++
 		return nil
 	})
 	if err == nil || emitted != 1999 {
-		t.Errorf("a bad value at row 2000: %v after %d rows", err, emitted)
+		t.Errorf("a statement failing at row 2000: %v after %d rows", err, emitted)
 	}
 	// The pool survives: every statement was closed.
 	if n2, err := s.Count(context.Background(), c, nil); err != nil || n2 != n {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"folio/engine"
@@ -29,7 +28,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	}
 	rows, err := h.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	defer rows.Close()
 	raw := make([]any, len(plan.Columns))
@@ -38,22 +37,29 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		dest[i] = &raw[i]
 	}
 	row := make(engine.Row, len(plan.Columns))
-	dec := newRowDecoder(plan.Columns, layouts)
+	dec := s.rowDecoder(plan, layouts)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+			return s.statementError("query", plan.Collection, err)
 		}
-		if err := dec.decode(row, raw); err != nil {
-			return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
-		}
+		dec.decode(row, raw)
 		if err := emit(row); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return s.statementError("query", plan.Collection, err)
 	}
 	return nil
+}
+
+// rowDecoder returns the decoder of plan's rows, which tells the Source
+// of values that do not fit their columns.
+func (s *Source) rowDecoder(plan *engine.Plan, layouts []timeLayout) *rowDecoder {
+	table := plan.Collection.Table
+	return newRowDecoder(plan.Collection, plan.Columns, layouts, func(f *engine.Field, stored, key any) {
+		s.misfit(table, f, stored, key)
+	})
 }
 
 // selectSQL builds the one statement that answers plan (sqlgen.Select),
@@ -81,7 +87,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 	}
 	var n int64
 	if err := s.queryRow(ctx, []any{&n}, query, args...); err != nil {
-		return 0, fmt.Errorf("count %s: %w", c.Table, err)
+		return 0, s.statementError("count", c, err)
 	}
 	return n, nil
 }
@@ -192,15 +198,30 @@ func (d dialect) Contains(st *sqlgen.Statement, f *engine.Field, p string) error
 }
 
 // Array appends all/any/none as EXISTS over json_each, whose values SQLite
-// compares with the bound text.
+// compares with the bound text. In a column that holds values that are not
+// JSON (json.go), the walk is guarded with json_valid: such a value holds
+// no element, as NULL holds none, where json_each would fail the whole
+// statement on it.
 func (d dialect) Array(st *sqlgen.Statement, f *engine.Field, op engine.Op, values []string) error {
 	// The column is qualified with its table: json_each has columns of its
 	// own (key, value, json, ...) that would otherwise shadow it.
-	each := func() {
-		st.WriteString("SELECT 1 FROM json_each(")
+	col := func() {
 		st.Quote(st.Collection().Table)
 		st.WriteString(".")
 		st.Quote(f.Column)
+	}
+	guarded := d.s.jsonGuarded(st.Collection().Table, f.Column)
+	each := func() {
+		st.WriteString("SELECT 1 FROM json_each(")
+		if guarded {
+			st.WriteString("CASE WHEN json_valid(")
+			col()
+			st.WriteString(") THEN ")
+			col()
+			st.WriteString(" END")
+		} else {
+			col()
+		}
 		st.WriteString(") AS j WHERE j.value")
 	}
 	if op == engine.OpAll {

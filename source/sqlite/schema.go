@@ -181,14 +181,13 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts 
 			}
 		}
 		if typ == engine.TypeTime {
-			l, ok, err := s.sampleLayout(ctx, table, tc.name)
-			if err != nil {
+			if typ, err = s.timeColumn(ctx, table, tc.name); err != nil {
 				return nil, err
 			}
-			if ok {
-				s.setLayout(table, tc.name, l)
-			} else {
-				typ = engine.TypeText // stored in a form folio cannot order as time
+		}
+		if typ == engine.TypeJSON {
+			if err := s.jsonColumn(ctx, table, tc.name); err != nil {
+				return nil, err
 			}
 		}
 		c.Fields = append(c.Fields, &engine.Field{
@@ -344,61 +343,6 @@ func (s *Source) sampleType(ctx context.Context, table, column string) (engine.T
 		return engine.TypeBytes, nil
 	}
 	return engine.TypeText, nil
-}
-
-// sampleLayout finds how a time column stores its values from its first
-// non-NULL value. An empty column gets the layout Load writes. ok is false
-// when the value is no time folio can read.
-func (s *Source) sampleLayout(ctx context.Context, table, column string) (timeLayout, bool, error) {
-	var class string
-	var v any
-	// The unary + hides the declared type from the driver, which would
-	// otherwise parse the text itself.
-	err := s.queryRow(ctx, []any{&class, &v}, fmt.Sprintf("SELECT typeof(%[1]s), +%[1]s FROM %[2]s WHERE %[1]s IS NOT NULL LIMIT 1",
-		quote(column), quote(table)))
-	switch {
-	case err == sql.ErrNoRows:
-		return timeLayout{text: loadLayout}, true, nil
-	case err != nil:
-		return timeLayout{}, false, err
-	}
-	switch x := v.(type) {
-	case int64, float64:
-		return timeLayout{unix: true}, true, nil
-	case string:
-		l, ok := detectLayout(x)
-		return l, ok, nil
-	case []byte:
-		l, ok := detectLayout(string(x))
-		return l, ok, nil
-	}
-	return timeLayout{}, false, nil
-}
-
-func (s *Source) setLayout(table, column string, l timeLayout) {
-	s.layoutMu.Lock()
-	s.layouts[columnRef{table, column}] = l
-	s.layoutMu.Unlock()
-}
-
-// layout returns a time column's layout, sampling it when the collection
-// was not discovered by this Source (built from configuration, say).
-func (s *Source) layout(ctx context.Context, table, column string) (timeLayout, error) {
-	s.layoutMu.Lock()
-	l, ok := s.layouts[columnRef{table, column}]
-	s.layoutMu.Unlock()
-	if ok {
-		return l, nil
-	}
-	l, ok, err := s.sampleLayout(ctx, table, column)
-	if err != nil {
-		return timeLayout{}, fmt.Errorf("sample times of %s.%s: %w", table, column, err)
-	}
-	if !ok {
-		l = timeLayout{text: loadLayout}
-	}
-	s.setLayout(table, column, l)
-	return l, nil
 }
 
 // quote quotes an identifier for SQLite: double quotes, embedded ones doubled.

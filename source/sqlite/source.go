@@ -53,7 +53,9 @@ type Options struct {
 	// system calls only. SQLite caps it at its compile-time maximum.
 	MmapBytes int64
 	// Logger is told what the source does not serve and why (a table or
-	// view it cannot read); nil logs to slog.Default().
+	// view it cannot read), and receives its warnings about the data: a
+	// column that holds values its type does not fit (once per column), a
+	// time column stored in several layouts. nil logs to slog.Default().
 	Logger *slog.Logger
 }
 
@@ -94,6 +96,16 @@ type Source struct {
 	// compare correctly in SQL.
 	layoutMu sync.Mutex
 	layouts  map[columnRef]timeLayout
+
+	// misfits holds the columns already logged as holding a value that
+	// does not fit their type: one line per column, not per row.
+	misfitMu sync.Mutex
+	misfits  map[columnRef]bool
+
+	// badJSON holds the JSON columns whose array filters must skip values
+	// that are not JSON (see json.go).
+	jsonMu  sync.Mutex
+	badJSON map[columnRef]bool
 }
 
 // pools are the connections to one database file.
@@ -125,7 +137,8 @@ func Open(ctx context.Context, path string, opt Options) (*Source, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("open sqlite %s: is a directory", path)
 	}
-	s := &Source{path: abs, log: opt.Logger, conns: opt.MaxConns, mmap: opt.MmapBytes, layouts: map[columnRef]timeLayout{}}
+	s := &Source{path: abs, log: opt.Logger, conns: opt.MaxConns, mmap: opt.MmapBytes, layouts: map[columnRef]timeLayout{},
+		misfits: map[columnRef]bool{}, badJSON: map[columnRef]bool{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -334,4 +347,25 @@ func (s *Source) Version(ctx context.Context) (uint64, error) {
 		s.verLast = v
 	}
 	return s.verCount, nil
+}
+
+// misfit logs, once per column, that a column holds a value its type does
+// not fit, which is published as stored (see decode): the data is not
+// what the schema says, and its owner may want to know, but every row
+// still reads. The value itself is not logged, only its storage class
+// and the row's key, since a log may reach people the data may not.
+func (s *Source) misfit(table string, f *engine.Field, stored, key any) {
+	ref := columnRef{table, f.Column}
+	s.misfitMu.Lock()
+	seen := s.misfits[ref]
+	s.misfits[ref] = true
+	s.misfitMu.Unlock()
+	if seen {
+		return
+	}
+	attrs := []any{"table", table, "column", f.Column, "type", f.Type.String(), "stored", storageClass(stored)}
+	if key != nil {
+		attrs = append(attrs, "key", key)
+	}
+	s.log.Warn("sqlite: a column holds a value that is not of its type; it is published as stored (logged once per column)", attrs...)
 }

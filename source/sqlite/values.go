@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,10 +14,26 @@ import (
 // timeLayout says how a column stores its times. SQLite has no time type:
 // a column holds text in some layout, or unix seconds. Parameters must be
 // bound in the column's own layout, or SQL compares them wrongly (text with
-// a number, or "2024-01-01 10:00" with "2024-01-01T10:00").
+// a number, or "2024-01-01 10:00" with "2024-01-01T10:00"). Only a value
+// in that layout is read as a time: SQL orders the column by what it
+// stores, and a value in another layout sits elsewhere in that order than
+// its time would (see read).
 type timeLayout struct {
 	unix bool   // integer (or real) unix seconds
 	text string // Go layout of text values, when !unix
+	// shape is a value in the layout byte by byte: '9' where any digit
+	// goes, else the byte itself. Every layout detectLayout finds has a
+	// fixed width, which is what makes its text order its time order.
+	shape string
+	// offset is the one the column writes its times with, in seconds east
+	// of UTC, for a layout with an offset. A column is in one layout only
+	// if every value has the same offset: text with different offsets is
+	// not in time order. (Seconds, not a *time.Location, keep layouts
+	// comparable: discovery counts them.)
+	offset int
+	// utc is set for the layouts parseUTC reads (seconds, no offset):
+	// read then checks only what parseUTC leaves open.
+	utc bool
 }
 
 // loadLayout is how Load writes times: UTC with a fixed six-digit fraction,
@@ -25,15 +41,36 @@ type timeLayout struct {
 // with no value to sample.
 const loadLayout = "2006-01-02T15:04:05.000000Z"
 
-// fallbackLayouts parse stored times that do not follow the sampled layout.
-var fallbackLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04",
-	"2006-01-02 15:04",
-	"2006-01-02",
+// textLayout returns the layout of text values written with the Go layout
+// text, at offset seconds east of UTC.
+func textLayout(text string, offset int) timeLayout {
+	l := timeLayout{text: text, offset: offset}
+	ref := time.Date(2006, 1, 2, 15, 4, 5, 123456789, l.zone()).Format(text)
+	// The offset's digits are the zone's, not any digits.
+	fixed := 0
+	switch {
+	case strings.HasSuffix(text, "-07:00"):
+		fixed = len("+07:00")
+	case strings.HasSuffix(text, "-0700"):
+		fixed = len("+0700")
+	}
+	shape := []byte(ref)
+	for i := range len(shape) - fixed {
+		if shape[i] >= '0' && shape[i] <= '9' {
+			shape[i] = '9'
+		}
+	}
+	l.shape = string(shape)
+	l.utc = fixed == 0 && len(shape) >= len("2006-01-02T15:04:05") && shape[16] == ':'
+	return l
+}
+
+// zone is the location the layout writes its times in.
+func (l timeLayout) zone() *time.Location {
+	if l.offset == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", l.offset)
 }
 
 // detectLayout infers a layout from one stored text value; ok is false when
@@ -42,7 +79,7 @@ var fallbackLayouts = []string{
 func detectLayout(s string) (timeLayout, bool) {
 	if len(s) == len("2006-01-02") {
 		if _, err := time.Parse("2006-01-02", s); err == nil {
-			return timeLayout{text: "2006-01-02"}, true
+			return textLayout("2006-01-02", 0), true
 		}
 		return timeLayout{}, false
 	}
@@ -87,35 +124,51 @@ func detectLayout(s string) (timeLayout, bool) {
 	}
 	l := b.String()
 	t, err := time.Parse(l, s)
-	if err != nil || t.UTC().Format(l) != s && t.Format(l) != s {
+	if err != nil || t.Format(l) != s {
 		return timeLayout{}, false
 	}
-	return timeLayout{text: l}, true
+	_, off := t.Zone()
+	return textLayout(l, off), true
 }
 
-// parse reads a stored time in the layout, or failing that in any layout
-// folio understands.
-func (l timeLayout) parse(s string) (time.Time, error) {
-	if t, ok := parseUTC(s); ok {
-		return t, nil
+// read reads s as a time if it is in the layout, byte for byte: a stored
+// value in any other form (another layout, another offset, no time at all)
+// is not one of the column's times, whatever it says, since SQL orders it
+// by its text among them.
+func (l timeLayout) read(s string) (time.Time, bool) {
+	n := len(s)
+	if l.unix || n != len(l.shape) {
+		return time.Time{}, false
 	}
-	if l.text != "" {
-		if t, err := time.Parse(l.text, s); err == nil {
-			return t.UTC(), nil
+	if l.utc {
+		// Every time column of Load's: the hot path of exports. parseUTC
+		// checks the digits and separators; of the same length, a value
+		// in the layout differs from one in another only in the T or
+		// space, and in ending with Z or with a digit.
+		if s[10] != l.shape[10] || (s[n-1] == 'Z') != (l.shape[n-1] == 'Z') {
+			return time.Time{}, false
+		}
+		return parseUTC(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c, want := s[i], l.shape[i]
+		if want == '9' {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+		} else if c != want {
+			return time.Time{}, false
 		}
 	}
-	for _, f := range fallbackLayouts {
-		if t, err := time.Parse(f, s); err == nil {
-			return t.UTC(), nil
-		}
+	// Dates, minutes without seconds, offsets.
+	t, err := time.Parse(l.text, s)
+	if err != nil {
+		return time.Time{}, false
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time", s)
+	return t.UTC(), true
 }
 
-// parseUTC is the fast path of parse for the layouts without a zone offset,
+// parseUTC is the fast path of read for the layouts without a zone offset,
 // Load's among them: "2006-01-02T15:04:05" or with a space for the T, an
 // optional fraction of 1 to 9 digits and an optional Z. It reads the
 // digits directly, about five times faster than time.Parse, which matters
@@ -173,6 +226,9 @@ func (l timeLayout) arg(t time.Time) (v any, exact bool) {
 	if l.unix {
 		return t.Unix(), t.Nanosecond() == 0
 	}
+	if l.offset != 0 {
+		t = t.In(l.zone())
+	}
 	s := t.Format(l.text)
 	back, err := time.Parse(l.text, s)
 	return s, err == nil && back.Equal(t)
@@ -187,167 +243,213 @@ type rowDecoder struct {
 	layouts []timeLayout
 	lastRaw []string       // per time column, the last stored text decoded
 	lastVal []engine.Value // and its value
+	// misfit is told of the first value of each column that does not fit
+	// the column's type, with the row's key (nil when the plan has no
+	// key column); told marks the columns it was told of.
+	misfit func(f *engine.Field, stored, key any)
+	told   []bool
+	key    int // index of the key column in columns, or -1
 }
 
-func newRowDecoder(columns []*engine.Field, layouts []timeLayout) *rowDecoder {
-	return &rowDecoder{columns: columns, layouts: layouts, lastRaw: make([]string, len(columns)), lastVal: make([]engine.Value, len(columns))}
+func newRowDecoder(c *engine.Collection, columns []*engine.Field, layouts []timeLayout, misfit func(f *engine.Field, stored, key any)) *rowDecoder {
+	return &rowDecoder{
+		columns: columns, layouts: layouts,
+		lastRaw: make([]string, len(columns)), lastVal: make([]engine.Value, len(columns)),
+		misfit: misfit, told: make([]bool, len(columns)),
+		key: slices.Index(columns, c.KeyField()),
+	}
 }
 
-// decode fills row from the driver's values raw, naming the column that
-// cannot be read.
-func (d *rowDecoder) decode(row engine.Row, raw []any) error {
+// decode fills row from the driver's values raw. It cannot fail: a value
+// that does not fit its column's type is published as stored (decode).
+func (d *rowDecoder) decode(row engine.Row, raw []any) {
 	for i, f := range d.columns {
 		if s, ok := raw[i].(string); ok && f.Type == engine.TypeTime {
 			if d.lastVal[i] != nil && s == d.lastRaw[i] {
 				row[i] = d.lastVal[i]
 				continue
 			}
-			v, err := decode(s, f.Type, d.layouts[i])
-			if err != nil {
-				return fmt.Errorf("column %s: %w", f.Column, err)
+			v, fits := decode(s, f.Type, d.layouts[i])
+			if !fits {
+				d.tell(i, raw)
 			}
 			row[i], d.lastRaw[i], d.lastVal[i] = v, s, v
 			continue
 		}
-		v, err := decode(raw[i], f.Type, d.layouts[i])
-		if err != nil {
-			return fmt.Errorf("column %s: %w", f.Column, err)
+		v, fits := decode(raw[i], f.Type, d.layouts[i])
+		if !fits {
+			d.tell(i, raw)
 		}
 		row[i] = v
 	}
-	return nil
+}
+
+// tell reports column i's misfit once per query; the Source itself logs
+// once per column.
+func (d *rowDecoder) tell(i int, raw []any) {
+	if d.told[i] || d.misfit == nil {
+		return
+	}
+	d.told[i] = true
+	var key any
+	if d.key >= 0 {
+		key = raw[d.key]
+	}
+	d.misfit(d.columns[i], raw[i], key)
 }
 
 // decode converts what the driver returns for a column to the engine's
-// value for type typ. The driver's type depends on what each row stores
-// (SQLite types values, not columns), so every combination that can occur
-// is handled; one that cannot be converted without loss is an error.
-func decode(v any, typ engine.Type, layout timeLayout) (engine.Value, error) {
+// value for type typ. SQLite types values, not columns: another writer may
+// store 'abc' in an INTEGER column, 2 in a BOOLEAN one, 'not a time' in a
+// DATETIME one. A value that does not fit the type is returned as it is
+// stored (an int64, float64, string or []byte) and fits is false: SQL
+// orders and compares such a value by its storage class (numbers before
+// text before blobs) and its stored form, and so does the engine (see
+// engine.Compare), so publishing it as stored keeps what a page shows,
+// what a filter selects and where a cursor resumes in agreement. Coercing
+// it instead (reading the text '7' as 7, or 2 as true) would show a value
+// that filters on it do not find.
+func decode(v any, typ engine.Type, layout timeLayout) (val engine.Value, fits bool) {
 	if v == nil {
-		return nil, nil
+		return nil, true
 	}
 	// Returning v itself when it already has the engine's type keeps the
 	// driver's interface value: re-boxing would allocate once per value.
 	switch v.(type) {
 	case string:
 		if typ == engine.TypeText {
-			return v, nil
+			return v, true
 		}
 	case int64:
 		if typ == engine.TypeInt {
-			return v, nil
+			return v, true
 		}
 	case float64:
 		if typ == engine.TypeFloat {
-			return v, nil
+			return v, true
 		}
 	}
 	switch typ {
-	case engine.TypeText:
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case []byte:
-			return string(x), nil
-		case int64:
-			return strconv.FormatInt(x, 10), nil
-		case float64:
-			return strconv.FormatFloat(x, 'g', -1, 64), nil
-		}
 	case engine.TypeInt:
 		switch x := v.(type) {
-		case int64:
-			return x, nil
 		case float64:
+			// A whole REAL, say from a view's expression, compares equal
+			// to the integer in SQL.
 			if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
-				return int64(x), nil
+				return int64(x), true
 			}
 		case bool:
-			if x {
-				return int64(1), nil
-			}
-			return int64(0), nil
-		case string:
-			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
-				return n, nil
-			}
+			return boolInt(x), true
 		}
 	case engine.TypeFloat:
 		switch x := v.(type) {
-		case float64:
-			return x, nil
 		case int64:
-			return float64(x), nil
-		case string:
-			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-				return f, nil
+			// A REAL column reads back as REAL; an integer here comes from
+			// a column without that affinity. SQL compares it by value, so
+			// it is a number either way; kept as an integer where a float
+			// would round it.
+			if x >= -(1<<53) && x <= 1<<53 {
+				return float64(x), true
 			}
+			return x, true
 		}
 	case engine.TypeBool:
+		// SQLite stores booleans as 0 and 1, and a filter on true binds 1:
+		// any other value (2, 'true', 0.5) is not found by it.
 		switch x := v.(type) {
 		case bool:
-			return x, nil
+			return x, true
 		case int64:
-			return x != 0, nil
+			if x == 0 || x == 1 {
+				return x == 1, true
+			}
 		case float64:
-			return x != 0, nil
-		case string:
-			if b, err := strconv.ParseBool(strings.TrimSpace(x)); err == nil {
-				return b, nil
+			if x == 0 || x == 1 {
+				return x == 1, true
 			}
 		}
 	case engine.TypeTime:
 		switch x := v.(type) {
 		case string:
-			return layout.parse(x)
-		case []byte:
-			return layout.parse(string(x))
+			if t, ok := layout.read(x); ok {
+				return t, true
+			}
 		case int64:
-			return time.Unix(x, 0).UTC(), nil
+			if layout.unix {
+				return time.Unix(x, 0).UTC(), true
+			}
 		case float64:
-			sec, frac := math.Modf(x)
-			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+			if layout.unix {
+				sec, frac := math.Modf(x)
+				return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+			}
 		case time.Time:
-			return x.UTC(), nil
+			return x.UTC(), true
 		}
 	case engine.TypeBytes:
-		switch x := v.(type) {
-		case []byte:
-			return x, nil
-		case string:
-			return []byte(x), nil
+		if _, ok := v.([]byte); ok {
+			return v, true
 		}
 	case engine.TypeJSON:
+		// Text that is not JSON is still published (wire writes it as a
+		// string); a JSON number is stored as one by the column's NUMERIC
+		// affinity. A blob is published as stored.
 		switch x := v.(type) {
 		case string:
-			return json.RawMessage(x), nil
-		case []byte:
-			return json.RawMessage(x), nil
+			return json.RawMessage(x), true
 		case int64, float64:
-			return json.RawMessage(fmt.Sprint(x)), nil
+			return json.RawMessage(fmt.Sprint(x)), true
 		}
 	}
-	return nil, fmt.Errorf("cannot read %T value %v as %v", v, v, typ)
+	return stored(v), false
+}
+
+// stored is a driver's value as SQLite stored it: an integer, a real, text
+// or a blob. The driver returns nothing else for a column read through
+// SelectColumn's unary +; should it return a bool or a time, that is
+// published as SQLite stores one.
+func stored(v any) engine.Value {
+	switch x := v.(type) {
+	case bool:
+		return boolInt(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	}
+	return v
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// storageClass names the SQLite storage class of a stored value, for logs.
+func storageClass(v any) string {
+	switch v.(type) {
+	case int64, bool:
+		return "integer"
+	case float64:
+		return "real"
+	case []byte:
+		return "blob"
+	}
+	return "text"
 }
 
 // bindValue converts a filter or seek value of a field of type typ into the
-// argument SQLite compares with the stored values. Text from configuration
-// (scope filters) is typed here too.
+// argument SQLite compares with the stored values. A value of the field's
+// type is bound as the column stores that type (a bool as 0 or 1, a time
+// in the column's layout); any other is a cursor's boundary that held a
+// value as stored (engine.Cursor) and is bound as it was read, so that SQL
+// compares it exactly as it ordered it.
 func bindValue(v engine.Value, typ engine.Type, layout timeLayout) (arg any, exact bool, err error) {
-	if s, ok := v.(string); ok && typ != engine.TypeText && typ != engine.TypeJSON {
-		if v, err = engine.ParseValue(typ, s); err != nil {
-			return nil, false, err
-		}
-	}
 	switch x := v.(type) {
 	case nil:
 		return nil, true, nil
 	case bool:
-		// SQLite stores booleans as integers 0 and 1.
-		if x {
-			return int64(1), true, nil
-		}
-		return int64(0), true, nil
+		return boolInt(x), true, nil
 	case time.Time:
 		a, exact := layout.arg(x)
 		return a, exact, nil

@@ -213,8 +213,11 @@ func TestTimeLayouts(t *testing.T) {
 }
 
 func TestDecodeMixedStorage(t *testing.T) {
-	// SQLite types values, not columns: whatever a row stores must come out
-	// as the field's type.
+	// SQLite types values, not columns: a number of another storage class
+	// comes out as the field's type, since SQL compares numbers by value;
+	// text in a BOOLEAN column and a blob in a TEXT column come out as
+	// stored, since no filter on true or on the text "hi" finds them
+	// (TestMistypedCells).
 	path := newDB(t,
 		`CREATE TABLE mixed (id INTEGER PRIMARY KEY, r REAL, n NUMERIC, flag BOOLEAN, t TEXT)`,
 		`INSERT INTO mixed VALUES (1, 3, 4, 1, 'x'), (2, 2.5, 4.5, 0, 12), (3, -0.0, '7', 'true', X'6869')`,
@@ -224,7 +227,7 @@ func TestDecodeMixedStorage(t *testing.T) {
 	want := []engine.Row{
 		{int64(1), 3.0, 4.0, true, "x"},
 		{int64(2), 2.5, 4.5, false, "12"},
-		{int64(3), 0.0, 7.0, true, "hi"},
+		{int64(3), 0.0, 7.0, "true", []byte("hi")},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v\nwant %#v", got, want)
@@ -250,6 +253,61 @@ func TestParseUTC(t *testing.T) {
 	} {
 		if got, ok := parseUTC(s); ok {
 			t.Errorf("parseUTC(%q) = %v, want failure", s, got)
+		}
+	}
+}
+
+// TestLayoutRead: a stored value is read as a time only in its column's
+// own layout, byte for byte; in any other it sits elsewhere in SQL's text
+// order than its time, and is published as stored.
+func TestLayoutRead(t *testing.T) {
+	layout := func(sample string) timeLayout {
+		l, ok := detectLayout(sample)
+		if !ok {
+			t.Fatalf("no layout for %q", sample)
+		}
+		return l
+	}
+	tests := []struct {
+		layout timeLayout
+		in     string
+		want   string // RFC 3339 in UTC; "" when not read
+	}{
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:05.123456Z"},
+		{textLayout(loadLayout, 0), "2024-01-02 03:04:05.123456Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.1234567", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.12345Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05Z", ""},
+		{textLayout(loadLayout, 0), "2024-02-30T00:00:00.000000Z", ""},
+		{textLayout(loadLayout, 0), "2024-01-02T03:04:05.12345xZ", ""},
+		{textLayout(loadLayout, 0), "not a time, 27 bytes long..", ""},
+		{layout("2024-01-02 03:04:05"), "2025-12-31 08:00:00", "2025-12-31T08:00:00Z"},
+		{layout("2024-01-02 03:04:05"), "2025-12-31T08:00:00", ""},
+		{layout("2024-01-02 03:04:05"), "2025-12-31 08:00:0Z", ""},
+		{layout("2024-01-02T03:04:05Z"), "2025-12-31T08:00:00Z", "2025-12-31T08:00:00Z"},
+		{layout("2024-01-02T03:04:05Z"), "2025-12-31T08:00:001", ""},
+		{layout("2024-01-02"), "2025-12-31", "2025-12-31T00:00:00Z"},
+		{layout("2024-01-02"), "2025/12/31", ""},
+		{layout("2024-01-02T03:04"), "2025-12-31T08:30", "2025-12-31T08:30:00Z"},
+		{layout("2024-01-02T03:04:05+02:00"), "2024-01-01T10:00:00+02:00", "2024-01-01T08:00:00Z"},
+		{layout("2024-01-02T03:04:05+02:00"), "2024-01-01T10:00:00+00:00", ""},
+		{layout("2024-01-02T03:04:05+00:00"), "2024-01-01T10:00:00+00:00", "2024-01-01T10:00:00Z"},
+		{timeLayout{unix: true}, "2024-01-01T10:00:00Z", ""},
+	}
+	for _, tt := range tests {
+		got, ok := tt.layout.read(tt.in)
+		if tt.want == "" {
+			if ok {
+				t.Errorf("layout %q read %q as %v; it is not in the layout", tt.layout.shape, tt.in, got)
+			}
+			continue
+		}
+		want, err := time.Parse(time.RFC3339Nano, tt.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("layout %q read %q as %v, %v; want %v", tt.layout.shape, tt.in, got, ok, want)
 		}
 	}
 }

@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+
+	"folio/engine"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+// statementError wraps the error of a statement that op ("query",
+// "count") ran on table. The engine reports a source's error as
+// unavailability (503, retry later), which is right when the database
+// cannot answer now (busy, locked, out of memory, an I/O error). A
+// statement that fails on what it reads (SQLITE_ERROR: a view's expression
+// that overflows or parses text that is not JSON; SQLITE_MISMATCH,
+// SQLITE_RANGE, SQLITE_TOOBIG) fails the same way however often it is
+// retried: that is a data problem, reported as the server's own (500,
+// logged, never detailed), so that no client retries it until it gives up.
+//
+// A statement that failed on a value that is not JSON in a JSON column
+// (one written since discovery) guards the collection's JSON columns, so
+// that the next statement reads past it (json.go).
+func (s *Source) statementError(op string, c *engine.Collection, err error) error {
+	s.malformedJSON(c, err)
+	err = fmt.Errorf("%s %s: %w", op, c.Table, err)
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrError, sqlite3.ErrMismatch, sqlite3.ErrRange, sqlite3.ErrTooBig:
+			return &engine.Error{Code: engine.CodeInternal, Message: "the database cannot read this collection's data", Err: err}
+		}
+	}
+	return err
+}

@@ -9,6 +9,10 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
+// errJSONGuarded marks a statement that failed on a value that is not
+// JSON, after which its column is guarded and the statement may run again.
+var errJSONGuarded = errors.New("a JSON column now guarded")
+
 // statementError wraps the error of a statement that op ("query",
 // "count") ran on table. The engine reports a source's error as
 // unavailability (503, retry later), which is right when the database
@@ -23,7 +27,10 @@ import (
 // (one written since discovery) guards the collection's JSON columns, so
 // that the next statement reads past it (json.go).
 func (s *Source) statementError(op string, c *engine.Collection, err error) error {
-	s.malformedJSON(c, err)
+	if s.malformedJSON(c, err) {
+		// The caller may run the statement again (Query).
+		err = errors.Join(errJSONGuarded, err)
+	}
 	err = fmt.Errorf("%s %s: %w", op, c.Table, err)
 	var se sqlite3.Error
 	if errors.As(err, &se) {

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"folio/engine"
@@ -12,7 +14,52 @@ import (
 // database produces it, reusing one Row. Cancelling ctx interrupts SQLite.
 // A long result (no limit, or more than pipelineMin rows) is read by a
 // second goroutine; see pipeline.
-func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) (err error) {
+func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) error {
+	// The sort values of the last row sent, kept without allocating, so
+	// that a statement that fails midway can be continued after it.
+	at := make([]int, len(plan.Order))
+	for i, o := range plan.Order {
+		at[i] = slices.Index(plan.Columns, o.Field)
+	}
+	last := make([]engine.Value, len(plan.Order))
+	sent := 0
+	err := s.query(ctx, plan, func(row engine.Row) error {
+		for i, j := range at {
+			last[i] = row[j]
+		}
+		sent++
+		return emit(row)
+	})
+	if err == nil || !errors.Is(err, errJSONGuarded) {
+		return err
+	}
+	// The statement met a value that is not JSON, written since discovery;
+	// its column is guarded now, so the statement runs again and reads past
+	// it: from the start when nothing was sent, else after the last row
+	// sent, when the order is total (the key ends it) and no offset or
+	// limit counts rows.
+	retry := *plan
+	switch {
+	case sent == 0:
+	case plan.Offset == 0 && keyed(plan) && !slices.Contains(at, -1):
+		retry.Seek = engine.SeekAfter(plan.Order, slices.Clone(last))
+		if retry.Limit > 0 {
+			retry.Limit -= sent
+		}
+	default:
+		return err
+	}
+	return s.query(ctx, &retry, emit)
+}
+
+// keyed reports whether plan's order ends with the collection's key, so
+// that the sort values of a row name exactly one position.
+func keyed(plan *engine.Plan) bool {
+	k := plan.Collection.KeyField()
+	return k != nil && len(plan.Order) > 0 && plan.Order[len(plan.Order)-1].Field == k
+}
+
+func (s *Source) query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) (err error) {
 	h, err := s.acquire(ctx)
 	if err != nil {
 		return err
@@ -86,7 +133,15 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return 0, err
 	}
 	var n int64
-	if err := s.queryRow(ctx, []any{&n}, query, args...); err != nil {
+	err = s.queryRow(ctx, []any{&n}, query, args...)
+	if err != nil && s.malformedJSON(c, err) {
+		// As in Query: the column is guarded now; the statement is built
+		// again with the guard, and run again.
+		if query, args, err = s.countSQL(ctx, c, filters); err == nil {
+			err = s.queryRow(ctx, []any{&n}, query, args...)
+		}
+	}
+	if err != nil {
 		return 0, s.statementError("count", c, err)
 	}
 	return n, nil

@@ -25,7 +25,9 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	sent := 0
 	err := s.query(ctx, plan, func(row engine.Row) error {
 		for i, j := range at {
-			last[i] = row[j]
+			if j >= 0 { // a plan the engine builds selects its order's fields
+				last[i] = row[j]
+			}
 		}
 		sent++
 		return emit(row)

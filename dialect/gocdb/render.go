@@ -222,9 +222,11 @@ func (h *Handler) appendPage(b []byte, r *http.Request, req *request, p *engine.
 	var first, last int64
 	hasFirst, hasLast := false, false
 	if len(p.Rows) > 0 {
+		// An id stored as something else than an integer (a value that does
+		// not fit its column, published as stored) is no cursor: no link.
 		k := slices.Index(p.Columns, req.md.key)
-		first, last = p.Rows[0][k].(int64), p.Rows[len(p.Rows)-1][k].(int64)
-		hasFirst, hasLast = true, true
+		first, hasFirst = p.Rows[0][k].(int64)
+		last, hasLast = p.Rows[len(p.Rows)-1][k].(int64)
 	} else if req.before {
 		last, hasLast = max(req.cursor-1, 0), true
 	} else {

@@ -85,11 +85,14 @@ func (m *millis) page() (*engine.Page, error) {
 			return m.result(nil, false), err
 		}
 		r0 := first.SortValues(first.Rows[0])
-		if r0[0] == nil {
+		t0, ok := r0[0].(time.Time)
+		if !ok {
+			// No date (NULL), or a value stored in the column that is no
+			// time (published as stored, after every time): no millisecond.
 			rest = at
 			break
 		}
-		ms, start, edge = r0[0].(time.Time).UnixMilli(), true, r0[1]
+		ms, start, edge = t0.UnixMilli(), true, r0[1]
 		// The entries of this millisecond that the engine's order puts
 		// before the one at the offset precede it in NOMAD's order too.
 		q := m.with(m.bucket(ms), m.before(r0))

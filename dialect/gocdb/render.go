@@ -1,12 +1,12 @@
 package gocdb
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"folio/engine"
@@ -115,57 +115,78 @@ func appendNested(b []byte, c column, v engine.Value) []byte {
 		b = appendValue(b, v, c.text)
 		return append(b, c.close...)
 	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	tok, _ := d.Token() // valid JSON: the tokens cannot fail
-	return appendJSON(b, d, tok, 4, c.name, c.item)
+	w := jsonXML{src: raw}
+	return w.value(b, 4, c.name, c.item)
 }
 
-// appendJSON appends the JSON value that starts with tok as element name,
-// indented by indent spaces; item names the elements of an array's items.
-func appendJSON(b []byte, d *json.Decoder, tok json.Token, indent int, name, item string) []byte {
+// jsonXML walks a valid JSON text (json.Valid said so) once and writes it
+// as XML: a page writes one such value a row, and encoding/json's token
+// reader costs an allocation a token.
+type jsonXML struct {
+	src []byte
+	i   int
+}
+
+func (w *jsonXML) space() {
+	for w.i < len(w.src) && (w.src[w.i] == ' ' || w.src[w.i] == '\t' || w.src[w.i] == '\n' || w.src[w.i] == '\r') {
+		w.i++
+	}
+}
+
+// value appends the value at w.i as element name, indented by indent
+// spaces; item names the elements of an array's items.
+func (w *jsonXML) value(b []byte, indent int, name, item string) []byte {
+	w.space()
 	b = appendIndent(b, indent)
 	b = append(b, '<')
 	b = append(b, name...)
-	switch t := tok.(type) {
-	case json.Delim: // '{' or '[': valid JSON opens nothing else here
+	switch c := w.src[w.i]; c {
+	case '{', '[':
+		w.i++
 		b = append(b, ">\n"...)
 		start := len(b)
-		for d.More() {
-			if t == '[' {
-				next, _ := d.Token()
-				b = appendJSON(b, d, next, indent+2, item, item)
+		for first := true; ; first = false {
+			w.space()
+			if w.src[w.i] == '}' || w.src[w.i] == ']' {
+				w.i++
+				break
+			}
+			if !first {
+				w.i++ // ','
+				w.space()
+			}
+			if c == '[' {
+				b = w.value(b, indent+2, item, item)
 				continue
 			}
-			key, _ := d.Token()
-			member := xmlName(key.(string))
-			next, _ := d.Token()
-			if next == json.Delim('[') {
-				// An array member: one element per item, named by the member.
-				for d.More() {
-					it, _ := d.Token()
-					b = appendJSON(b, d, it, indent+2, member, member)
+			member := xmlName(w.text())
+			w.space()
+			w.i++ // ':'
+			w.space()
+			if w.src[w.i] != '[' {
+				b = w.value(b, indent+2, member, member)
+				continue
+			}
+			// An array member: one element per item, named by the member.
+			w.i++
+			for firstItem := true; ; firstItem = false {
+				w.space()
+				if w.src[w.i] == ']' {
+					w.i++
+					break
 				}
-				d.Token() // ']'
-				continue
+				if !firstItem {
+					w.i++ // ','
+				}
+				b = w.value(b, indent+2, member, member)
 			}
-			b = appendJSON(b, d, next, indent+2, member, member)
 		}
-		d.Token() // the closing delimiter
 		if len(b) == start {
 			return append(b[:start-2], "/>\n"...)
 		}
 		b = appendIndent(b, indent)
 	default:
-		var text string
-		switch x := t.(type) {
-		case string:
-			text = x
-		case json.Number:
-			text = x.String()
-		case bool:
-			text = strconv.FormatBool(x)
-		}
+		text := w.scalar()
 		if text == "" {
 			return append(b, "/>\n"...)
 		}
@@ -175,6 +196,48 @@ func appendJSON(b []byte, d *json.Decoder, tok json.Token, indent int, name, ite
 	b = append(b, "</"...)
 	b = append(b, name...)
 	return append(b, ">\n"...)
+}
+
+// scalar reads a string, number, true, false or null and returns its text
+// ("" for null).
+func (w *jsonXML) scalar() string {
+	switch c := w.src[w.i]; {
+	case c == '"':
+		return w.text()
+	case c == 'n':
+		w.i += len("null")
+		return ""
+	case c == 't':
+		w.i += len("true")
+		return "true"
+	case c == 'f':
+		w.i += len("false")
+		return "false"
+	}
+	start := w.i // a number, written as it stands
+	for w.i < len(w.src) && strings.IndexByte("+-.0123456789eE", w.src[w.i]) >= 0 {
+		w.i++
+	}
+	return string(w.src[start:w.i])
+}
+
+// text reads a JSON string and returns it unquoted.
+func (w *jsonXML) text() string {
+	start := w.i
+	escaped := false
+	for w.i++; w.src[w.i] != '"'; w.i++ {
+		if w.src[w.i] == '\\' {
+			escaped = true
+			w.i++
+		}
+	}
+	w.i++
+	if !escaped {
+		return string(w.src[start+1 : w.i-1])
+	}
+	var s string
+	json.Unmarshal(w.src[start:w.i], &s) // valid JSON: the string is too
+	return s
 }
 
 func appendIndent(b []byte, n int) []byte {

@@ -2,10 +2,12 @@ package gocdb
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
 	"folio/engine"
+	"folio/wire"
 )
 
 // TestAppendNested pins how a JSON value is written as XML children: the
@@ -40,15 +42,86 @@ func TestAppendNested(t *testing.T) {
 	}
 }
 
+// byTokens converts valid JSON raw as appendNested does, token by token.
+func byTokens(raw string, c column) string {
+	d := json.NewDecoder(strings.NewReader(raw))
+	d.UseNumber()
+	tok, _ := d.Token()
+	return string(tokensXML(nil, d, tok, 4, c.name, c.item))
+}
+
+// tokensXML is the straightforward conversion with encoding/json's token
+// reader, the oracle the one-pass walker (jsonXML) is held to.
+func tokensXML(b []byte, d *json.Decoder, tok json.Token, indent int, name, item string) []byte {
+	b = appendIndent(b, indent)
+	b = append(b, '<')
+	b = append(b, name...)
+	switch t := tok.(type) {
+	case json.Delim: // '{' or '[': valid JSON opens nothing else here
+		b = append(b, ">\n"...)
+		start := len(b)
+		for d.More() {
+			if t == '[' {
+				next, _ := d.Token()
+				b = tokensXML(b, d, next, indent+2, item, item)
+				continue
+			}
+			key, _ := d.Token()
+			member := xmlName(key.(string))
+			next, _ := d.Token()
+			if next == json.Delim('[') {
+				// An array member: one element per item, named by the member.
+				for d.More() {
+					it, _ := d.Token()
+					b = tokensXML(b, d, it, indent+2, member, member)
+				}
+				d.Token() // ']'
+				continue
+			}
+			b = tokensXML(b, d, next, indent+2, member, member)
+		}
+		d.Token() // the closing delimiter
+		if len(b) == start {
+			return append(b[:start-2], "/>\n"...)
+		}
+		b = appendIndent(b, indent)
+	default:
+		var text string
+		switch x := t.(type) {
+		case string:
+			text = x
+		case json.Number:
+			text = x.String()
+		case bool:
+			text = strconv.FormatBool(x)
+		}
+		if text == "" {
+			return append(b, "/>\n"...)
+		}
+		b = append(b, '>')
+		b = wire.AppendXML(b, text)
+	}
+	b = append(b, "</"...)
+	b = append(b, name...)
+	return append(b, ">\n"...)
+}
+
+
 // FuzzNested: whatever a JSON column holds, the XML written for it is
-// well-formed.
+// well-formed, and for valid JSON the same as the token reader's.
 func FuzzNested(f *testing.F) {
-	for _, s := range []string{`[]`, `[{"ID":1,"NAME":"n"}]`, `{"a":[[1,[2]],{"b":null}]}`, `{"<>":"&","\u0000":"\u0001"}`, `"\ud800"`, `x`} {
+	for _, s := range []string{`[]`, `[{"ID":1,"NAME":"n"}]`, `{"a":[[1,[2]],{"b":null}]}`, `{"<>":"&","\u0000":"\u0001"}`, `"\ud800"`, `x`,
+		` { "a" : [ 1 , "x\"y" , -2.5e3 ] , "b" : { } , "c" : [ ] } `, `[[],[[]],{"k":[{}]}]`, `"\u00e9\n\\"`, `false`, `null`} {
 		f.Add(s)
 	}
 	col := column{name: "A", item: "I", open: []byte("<A>"), close: []byte("</A>")}
 	f.Fuzz(func(t *testing.T, s string) {
 		out := appendNested(nil, col, s)
+		if json.Valid([]byte(s)) {
+			if want := byTokens(s, col); string(out) != want {
+				t.Fatalf("%q:\n got %q\nwant %q", s, out, want)
+			}
+		}
 		if err := wellFormed(append(append([]byte("<r>"), out...), "</r>"...)); err != nil {
 			t.Fatalf("%q: %v\n%s", s, err, out)
 		}

@@ -106,7 +106,6 @@ func tokensXML(b []byte, d *json.Decoder, tok json.Token, indent int, name, item
 	return append(b, ">\n"...)
 }
 
-
 // FuzzNested: whatever a JSON column holds, the XML written for it is
 // well-formed, and for valid JSON the same as the token reader's.
 func FuzzNested(f *testing.F) {

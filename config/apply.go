@@ -95,6 +95,7 @@ func (c *Config) applyOne(col *engine.Collection, cc Collection) error {
 			return c.errorf(at, "collection %q: key: field %q is JSON and cannot be a key", name, cc.Key)
 		}
 		col.Key = cc.Key
+		col.KeyCaveat = "" // the owner named the key
 		find(cc.Key).Sortable = true
 	}
 	for _, h := range cc.Hidden {

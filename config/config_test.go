@@ -201,3 +201,34 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyKeyCaveat: a key the configuration names replaces the one the
+// source found, and the caveat that came with it.
+func TestApplyKeyCaveat(t *testing.T) {
+	in := discovered()
+	in[0].KeyCaveat = "implicit rowid"
+	cfg, err := Parse([]byte("collections:\n  items:\n    key: title\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Apply(in, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Key != "title" || out[0].KeyCaveat != "" {
+		t.Errorf("key %q with caveat %q, want title without one", out[0].Key, out[0].KeyCaveat)
+	}
+	kept, err := Apply(discoveredWithCaveat(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept[0].KeyCaveat == "" {
+		t.Error("without a configured key the source's caveat is lost")
+	}
+}
+
+func discoveredWithCaveat() []*engine.Collection {
+	cols := discovered()
+	cols[0].KeyCaveat = "implicit rowid"
+	return cols
+}

@@ -51,6 +51,10 @@ type Collection struct {
 	// Key names the unique, non-null field that ends every sort. Empty when the
 	// table has none: such a collection is served with offset paging only.
 	Key string
+	// KeyCaveat, when not empty, says why the key's cursors may not survive
+	// the database's maintenance (SQLite's implicit rowid, which VACUUM may
+	// renumber); clients are told it beside the key.
+	KeyCaveat string
 	// DefaultSort applies when a query names none (the key is appended).
 	DefaultSort Sort
 	// Scope filters are applied to every query: a visibility rule that

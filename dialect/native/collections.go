@@ -16,6 +16,7 @@ type collectionDoc struct {
 	Name        string     `json:"name"`
 	URL         string     `json:"url"`
 	Key         *string    `json:"key"`
+	KeyCaveat   string     `json:"key_caveat,omitempty"`
 	Paging      []string   `json:"paging"`
 	DefaultSort *string    `json:"default_sort"`
 	Limits      limitsDoc  `json:"limits"`
@@ -63,6 +64,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 		if c.Keyed() {
 			key := c.Key
 			d.Key = &key
+			d.KeyCaveat = c.KeyCaveat
 			d.Paging = []string{"cursor", "offset"}
 		}
 		if s := c.DefaultSort.String(); s != "" {

@@ -236,6 +236,13 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts 
 	rowid := &engine.Field{Name: rowidField, Column: rowidField, Type: engine.TypeInt, Sortable: true, Filterable: true}
 	c.Fields = append([]*engine.Field{rowid}, c.Fields...)
 	c.Key = rowidField
+	if !fts {
+		// A table without INTEGER PRIMARY KEY may have its rowids renumbered
+		// by VACUUM, and a cursor names a row by its rowid.
+		c.KeyCaveat = "the key is SQLite's implicit rowid, which VACUUM may renumber: a cursor issued before a VACUUM may then skip or repeat rows; the database's owner can declare an INTEGER PRIMARY KEY or a UNIQUE NOT NULL column (or name one as key in the configuration)"
+		s.log.Warn("sqlite: a table has no key but its implicit rowid, which VACUUM may renumber, breaking cursors; declare an INTEGER PRIMARY KEY or a UNIQUE NOT NULL column, or name a key in the configuration",
+			"table", table)
+	}
 	return c, nil
 }
 

@@ -239,3 +239,27 @@ func TestVirtualTables(t *testing.T) {
 		t.Errorf("collections %v, want [boxes notes] without their shadow tables", names)
 	}
 }
+
+// TestRowidKeyCaveat: a table keyed by SQLite's implicit rowid, which
+// VACUUM may renumber, says so beside its key and in the log; a table
+// with a key of its own does not.
+func TestRowidKeyCaveat(t *testing.T) {
+	path := newDB(t,
+		`CREATE TABLE plain (a TEXT, b INTEGER)`,
+		`CREATE TABLE ipk (id INTEGER PRIMARY KEY, a TEXT)`,
+		`CREATE TABLE uniq (code TEXT NOT NULL UNIQUE, a TEXT)`,
+		`INSERT INTO plain VALUES ('x', 1)`)
+	s, logs := openLogged(t, path)
+	for name, want := range map[string]bool{"plain": true, "ipk": false, "uniq": false} {
+		c := collection(t, s, name)
+		if got := c.KeyCaveat != ""; got != want {
+			t.Errorf("%s (key %s): caveat %q, want one: %v", name, c.Key, c.KeyCaveat, want)
+		}
+	}
+	if got := logs.lines("table=plain", "VACUUM"); len(got) == 0 {
+		t.Error("no warning names the table keyed by its rowid")
+	}
+	if got := logs.lines("table=ipk", "VACUUM"); len(got) != 0 {
+		t.Errorf("a table with an INTEGER PRIMARY KEY is warned about: %v", got)
+	}
+}

@@ -440,21 +440,7 @@ func TestExplainUsesIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.pools.db.Query("EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var details []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		details = append(details, detail)
-	}
-	text := strings.Join(details, "; ")
+	text := explain(t, s, query, args)
 	if !strings.Contains(text, "USING INDEX big_t (t<") {
 		t.Errorf("seek does not search index big_t on t: %s\n%s", text, query)
 	}

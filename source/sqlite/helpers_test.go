@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -38,9 +39,11 @@ func writer(t testing.TB, path string) *sql.DB {
 	return db
 }
 
+// openSource opens path with the source's warnings discarded; the tests
+// that check them use openLogged.
 func openSource(t testing.TB, path string) *Source {
 	t.Helper()
-	s, err := Open(context.Background(), path, Options{})
+	s, err := Open(context.Background(), path, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

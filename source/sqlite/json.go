@@ -36,17 +36,11 @@ func (s *Source) jsonColumn(ctx context.Context, table, column string) error {
 // once, with attrs.
 func (s *Source) guardJSON(table, column string, attrs ...any) {
 	ref := columnRef{table, column}
-	s.jsonMu.Lock()
-	seen := s.badJSON[ref]
-	s.badJSON[ref] = true
-	s.jsonMu.Unlock()
-	if seen {
+	if !markOnce(&s.jsonMu, s.badJSON, ref) {
 		return
 	}
 	// One line for the column: decode's about the same values says no more.
-	s.misfitMu.Lock()
-	s.misfits[ref] = true
-	s.misfitMu.Unlock()
+	markOnce(&s.misfitMu, s.misfits, ref)
 	s.log.Warn("sqlite: a JSON column holds values that are not JSON; they are published as stored and hold no array element",
 		append([]any{"table", table, "column", column}, attrs...)...)
 }

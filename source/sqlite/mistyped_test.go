@@ -241,22 +241,7 @@ func TestMistypedCells(t *testing.T) {
 // column as soon as a statement meets it, and that statement goes on past
 // it (it holds no element), so no request fails.
 func TestJSONWrittenLater(t *testing.T) {
-	path := newDB(t,
-		`CREATE TABLE j (id INTEGER PRIMARY KEY, tags JSON)`,
-		`INSERT INTO j VALUES (1, '["a"]'), (2, '["b"]'), (3, NULL)`,
-	)
-	s, logs := openLogged(t, path)
-	e := conformance.NewEngine(t, s)
-	c, err := e.Collection("j")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.jsonGuarded("j", "tags") {
-		t.Fatal("a column of valid JSON is guarded: every array filter on it would pay for json_valid")
-	}
-	if _, err := writer(t, path).Exec(`INSERT INTO j VALUES (4, 'not json')`); err != nil {
-		t.Fatal(err)
-	}
+	e, c, logs := jsonWrittenLater(t)
 	q := engine.Query{Filters: []engine.Filter{{Field: "tags", Op: engine.OpNone, Values: []engine.Value{"a"}}}}
 	// The statement that meets it guards the column and goes on after the
 	// rows it has sent: the page is whole, and no request fails.
@@ -282,21 +267,32 @@ func TestJSONWrittenLater(t *testing.T) {
 // TestJSONWrittenLaterCount: a count that meets text that is not JSON,
 // written since discovery, guards the column and counts again.
 func TestJSONWrittenLaterCount(t *testing.T) {
+	e, c, _ := jsonWrittenLater(t)
+	q := engine.Query{Filters: []engine.Filter{{Field: "tags", Op: engine.OpNone, Values: []engine.Value{"a"}}}}
+	if n, err := e.Total(context.Background(), c, q, engine.TotalExact); err != nil || n.Count != 3 {
+		t.Errorf("count of tags[none]=a: %+v, %v; want 3", n, err)
+	}
+}
+
+// jsonWrittenLater serves a JSON column that holds only JSON at discovery,
+// unguarded, then has another writer store text that is not JSON in it.
+func jsonWrittenLater(t *testing.T) (*engine.Engine, *engine.Collection, *logBuffer) {
+	t.Helper()
 	path := newDB(t,
 		`CREATE TABLE j (id INTEGER PRIMARY KEY, tags JSON)`,
 		`INSERT INTO j VALUES (1, '["a"]'), (2, '["b"]'), (3, NULL)`,
 	)
-	s, _ := openLogged(t, path)
+	s, logs := openLogged(t, path)
 	e := conformance.NewEngine(t, s)
 	c, err := e.Collection("j")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.jsonGuarded("j", "tags") {
+		t.Fatal("a column of valid JSON is guarded: every array filter on it would pay for json_valid")
+	}
 	if _, err := writer(t, path).Exec(`INSERT INTO j VALUES (4, 'not json')`); err != nil {
 		t.Fatal(err)
 	}
-	q := engine.Query{Filters: []engine.Filter{{Field: "tags", Op: engine.OpNone, Values: []engine.Value{"a"}}}}
-	if n, err := e.Total(context.Background(), c, q, engine.TotalExact); err != nil || n.Count != 3 {
-		t.Errorf("count of tags[none]=a: %+v, %v; want 3", n, err)
-	}
+	return e, c, logs
 }

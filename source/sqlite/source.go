@@ -355,12 +355,7 @@ func (s *Source) Version(ctx context.Context) (uint64, error) {
 // still reads. The value itself is not logged, only its storage class
 // and the row's key, since a log may reach people the data may not.
 func (s *Source) misfit(table string, f *engine.Field, stored, key any) {
-	ref := columnRef{table, f.Column}
-	s.misfitMu.Lock()
-	seen := s.misfits[ref]
-	s.misfits[ref] = true
-	s.misfitMu.Unlock()
-	if seen {
+	if !markOnce(&s.misfitMu, s.misfits, columnRef{table, f.Column}) {
 		return
 	}
 	attrs := []any{"table", table, "column", f.Column, "type", f.Type.String(), "stored", storageClass(stored)}
@@ -368,4 +363,16 @@ func (s *Source) misfit(table string, f *engine.Field, stored, key any) {
 		attrs = append(attrs, "key", key)
 	}
 	s.log.Warn("sqlite: a column holds a value that is not of its type; it is published as stored (logged once per column)", attrs...)
+}
+
+// markOnce records ref in set, which mu guards, and reports whether it was
+// not there yet: what is logged once per column is logged on true.
+func markOnce(mu *sync.Mutex, set map[columnRef]bool, ref columnRef) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if set[ref] {
+		return false
+	}
+	set[ref] = true
+	return true
 }

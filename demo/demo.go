@@ -24,6 +24,12 @@ const DefaultRows = 1_000_000
 // DefaultSeed is the seed `folio demo` uses by default.
 const DefaultSeed = 1
 
+// FormatVersion names the shape of the demo tables. It changes whenever a
+// table gains, loses or changes a column, so that a demo database built by
+// an earlier folio, which config/demo.yaml no longer fits, is built again
+// rather than served.
+const FormatVersion = 2
+
 // Database42Profiles is the number of profiles in database 42, whatever the
 // number of rows: the Copernica seed example pages through a database of
 // exactly this many profiles.

@@ -8,8 +8,8 @@
 //	             [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
 //
 // With no --db, serve and export use the demo database, building it on
-// first run at $XDG_DATA_HOME/folio/demo.sqlite
-// (~/.local/share/folio/demo.sqlite).
+// first run at $XDG_DATA_HOME/folio/demo-vN.sqlite
+// (~/.local/share/folio/demo-vN.sqlite), N the demo's format version.
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -213,7 +214,9 @@ func demoCmd(ctx context.Context, args []string) error {
 	return build(ctx, *db, *rows, *seed, os.Stdout)
 }
 
-// demoPath is where serve keeps the demo database.
+// demoPath is where serve keeps the demo database: a file named by the
+// demo's format version, so that a database an earlier folio built in
+// another shape is never served with today's demo configuration.
 func demoPath() (string, error) {
 	dir := os.Getenv("XDG_DATA_HOME")
 	if dir == "" {
@@ -223,11 +226,13 @@ func demoPath() (string, error) {
 		}
 		dir = filepath.Join(home, ".local", "share")
 	}
-	return filepath.Join(dir, "folio", "demo.sqlite"), nil
+	return filepath.Join(dir, "folio", fmt.Sprintf("demo-v%d.sqlite", demo.FormatVersion)), nil
 }
 
 // ensureDemo builds the default demo database unless it exists, telling
-// msgs what it does.
+// msgs what it does. Demo databases of other format versions beside it,
+// which only folio made and no folio of this version serves, are removed
+// once the new one is built.
 func ensureDemo(ctx context.Context, path string, msgs io.Writer) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
@@ -236,7 +241,32 @@ func ensureDemo(ctx context.Context, path string, msgs io.Writer) error {
 		return fmt.Errorf("create the demo database's directory: %w", err)
 	}
 	fmt.Fprintf(msgs, "building the demo database at %s (first run only)\n", path)
-	return build(ctx, path, demo.DefaultRows, demo.DefaultSeed, msgs)
+	if err := build(ctx, path, demo.DefaultRows, demo.DefaultSeed, msgs); err != nil {
+		return err
+	}
+	for _, old := range staleDemos(path) {
+		if err := os.Remove(old); err == nil {
+			fmt.Fprintf(msgs, "removed %s, a demo database of another format\n", old)
+		}
+	}
+	return nil
+}
+
+// staleDemos lists the demo databases of other format versions beside the
+// current one at path (demo.sqlite, demo-vN.sqlite, with their WAL, shared
+// memory and key files).
+func staleDemos(path string) []string {
+	dir := filepath.Dir(path)
+	var out []string
+	for _, pattern := range []string{"demo.sqlite*", "demo-v*.sqlite*"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, m := range matches {
+			if !strings.HasPrefix(filepath.Base(m), filepath.Base(path)) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // build writes the demo tables to a temporary file and renames it into

@@ -208,6 +208,16 @@ func (e *Engine) Total(ctx context.Context, c *Collection, q Query, mode TotalMo
 	return e.total(ctx, r, mode)
 }
 
+// CountPage is the answer to a client that asks for no rows (JSON:API's
+// page[size]=0, NOMAD's page_size 0): a page without rows, with the total.
+func (e *Engine) CountPage(ctx context.Context, c *Collection, q Query, mode TotalMode) (*Page, error) {
+	t, err := e.Total(ctx, c, q, mode)
+	if err != nil {
+		return nil, err
+	}
+	return &Page{Collection: c, Total: &t}, nil
+}
+
 // Check validates q against c without running it: the errors Page and
 // Stream would report for the query itself, for a dialect that answers a
 // request without reading rows or counting them.

@@ -329,6 +329,9 @@ func TestTotalAlone(t *testing.T) {
 	if n := src.counts.Load() - before; n != 1 {
 		t.Errorf("%d counts for one query's total asked twice, want 1 (cached)", n)
 	}
+	if cp, err := e.CountPage(ctx, c, q, engine.TotalExact); err != nil || len(cp.Rows) != 0 || cp.Total == nil || cp.Total.Count != want {
+		t.Errorf("CountPage: %+v, %v; want no rows and a total of %d", cp, err, want)
+	}
 	if est, err := e.Total(ctx, c, q, engine.TotalEstimate); err != nil || !est.Estimate {
 		t.Errorf("estimate %+v, %v", est, err)
 	}

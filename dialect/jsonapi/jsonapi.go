@@ -206,11 +206,7 @@ func (h *handler) serveList(w http.ResponseWriter, r *http.Request) {
 // for the total alone.
 func (h *handler) page(ctx context.Context, req *request) (*engine.Page, error) {
 	if req.size == 0 {
-		t, err := h.e.Total(ctx, h.c, req.query, engine.TotalExact)
-		if err != nil {
-			return nil, err
-		}
-		return &engine.Page{Collection: h.c, Total: &t}, nil
+		return h.e.CountPage(ctx, h.c, req.query, engine.TotalExact)
 	}
 	return h.e.Page(ctx, h.c, req.query, req.window, engine.TotalExact)
 }

@@ -182,11 +182,7 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 // asks for the total alone.
 func (h *Handler) page(ctx context.Context, req *request) (*engine.Page, error) {
 	if req.size == 0 {
-		t, err := h.e.Total(ctx, h.c, req.query, engine.TotalExact)
-		if err != nil {
-			return nil, err
-		}
-		return &engine.Page{Collection: h.c, Total: &t}, nil
+		return h.e.CountPage(ctx, h.c, req.query, engine.TotalExact)
 	}
 	if req.orderBy != h.s.id && req.orderBy.f.Type == engine.TypeTime {
 		return h.millisPage(ctx, req)

@@ -127,8 +127,11 @@ type Collection struct {
 	Name string `json:"name"`
 	URL  string `json:"url"`
 	// Key is the unique field that ends every sort; "" when the collection
-	// has none, and pages by offset only.
-	Key         string   `json:"key"`
+	// has none (it pages by offset only) or a key of several fields.
+	Key string `json:"key"`
+	// KeyFields names every field of the key, in order: one, or several
+	// whose values together are unique.
+	KeyFields   []string `json:"key_fields"`
 	Paging      []string `json:"paging"` // "cursor", "offset"
 	DefaultSort string   `json:"default_sort"`
 	Limits      Limits   `json:"limits"`

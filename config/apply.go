@@ -87,23 +87,32 @@ func (c *Config) applyOne(col *engine.Collection, cc Collection) error {
 		}
 		return nil
 	}
-	if cc.Key != "" {
-		if find(cc.Key) == nil {
-			return c.errorf(at, "collection %q: key: no field %q", name, cc.Key)
+	if len(cc.Key) > 0 {
+		seen := map[string]bool{}
+		for _, k := range cc.Key {
+			f := find(k)
+			switch {
+			case f == nil:
+				return c.errorf(at, "collection %q: key: no field %q", name, k)
+			case !f.Type.Scalar():
+				return c.errorf(at, "collection %q: key: field %q is JSON and cannot be a key", name, k)
+			case seen[k]:
+				return c.errorf(at, "collection %q: key: field %q is named twice", name, k)
+			}
+			seen[k] = true
 		}
-		if !find(cc.Key).Type.Scalar() {
-			return c.errorf(at, "collection %q: key: field %q is JSON and cannot be a key", name, cc.Key)
-		}
-		col.Key = cc.Key
+		col.Key = slices.Clone(cc.Key)
 		col.KeyCaveat = "" // the owner named the key
-		find(cc.Key).Sortable = true
+		for _, k := range cc.Key {
+			find(k).Sortable = true
+		}
 	}
 	for _, h := range cc.Hidden {
 		f := find(h)
 		if f == nil {
 			return c.errorf(at, "collection %q: hidden: no field %q", name, h)
 		}
-		if h == col.Key {
+		if slices.Contains(col.Key, h) {
 			return c.errorf(at, "collection %q: hidden: %q is the key, which every record carries; choose another key first", name, h)
 		}
 		f.Hidden = true

@@ -39,11 +39,33 @@ type Config struct {
 type Collection struct {
 	Name         string   `yaml:"name"`          // name on the wire
 	Hidden       []string `yaml:"hidden"`        // fields never published
-	Key          string   `yaml:"key"`           // unique, non-null field ending every sort
+	Key          KeyNames `yaml:"key"`           // unique, non-null field(s) ending every sort
 	DefaultSort  string   `yaml:"default_sort"`  // e.g. "-created,id"
 	DefaultLimit int      `yaml:"default_limit"` // page size when the client names none
 	MaxLimit     int      `yaml:"max_limit"`     // largest page size a client may ask for
 	MaxOffset    int      `yaml:"max_offset"`    // deepest row offset paging may reach
+}
+
+// KeyNames names a key's fields: `key: id` for one, `key: [member, group]`
+// for a key of several fields, in the order they end every sort.
+type KeyNames []string
+
+// UnmarshalYAML accepts one name or a list of names.
+func (k *KeyNames) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var s string
+		if err := n.Decode(&s); err != nil {
+			return err
+		}
+		*k = KeyNames{s}
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return fmt.Errorf("key: a field name or a list of field names: %w", err)
+	}
+	*k = l
+	return nil
 }
 
 // Mount serves one dialect under a path.

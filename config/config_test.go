@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 
 func discovered() []*engine.Collection {
 	return []*engine.Collection{
-		{Name: "items", Table: "items", Key: "id", Fields: []*engine.Field{
+		{Name: "items", Table: "items", Key: []string{"id"}, Fields: []*engine.Field{
 			{Name: "id", Column: "id", Type: engine.TypeInt, Sortable: true, Filterable: true},
 			{Name: "title", Column: "title", Type: engine.TypeText, Sortable: true, Filterable: true},
 			{Name: "secret", Column: "secret", Type: engine.TypeText, Sortable: true, Filterable: true},
@@ -44,6 +45,7 @@ func TestParseErrors(t *testing.T) {
 		{"exclude and configure", "collections:\n  items:\n    max_limit: 5\nexclude: [items]\n", `line 4: exclude: "items" is excluded and configured`},
 		{"exclude nothing", "exclude:\n  - \"\"\n", "line 2: exclude: an empty name"},
 		{"exclude not a list", "exclude: items\n", "line 1"},
+		{"key not names", "collections:\n  items:\n    key: {a: b}\n", "line 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +98,7 @@ mounts:
 	if things.DefaultLimit != 10 || things.MaxLimit != 50 || things.MaxOffset != 500 {
 		t.Errorf("limits %d %d %d", things.DefaultLimit, things.MaxLimit, things.MaxOffset)
 	}
-	if !log.Keyed() || log.Key != "code" {
+	if !log.Keyed() || !slices.Equal(log.Key, []string{"code"}) {
 		t.Errorf("key override: %q", log.Key)
 	}
 	if m := cfg.NativeMount(); m.Path != "/api" {
@@ -116,6 +118,10 @@ func TestApplyErrors(t *testing.T) {
 		{"sort on json", "collections:\n  items:\n    default_sort: tags\n", "not sortable"},
 		{"unknown key", "collections:\n  log:\n    key: nope\n", `key: no field "nope"`},
 		{"json key", "collections:\n  items:\n    key: tags\n", "cannot be a key"},
+		{"json in a key of two", "collections:\n  items:\n    key: [title, tags]\n", `field "tags" is JSON`},
+		{"unknown in a key of two", "collections:\n  log:\n    key: [code, nope]\n", `key: no field "nope"`},
+		{"key field twice", "collections:\n  log:\n    key: [code, code]\n", `"code" is named twice`},
+		{"hide a key part", "collections:\n  log:\n    key: [code, at]\n    hidden: [at]\n", "is the key"},
 		{"rename collision", "collections:\n  items:\n    name: log\n", `published as "log"`},
 		{"limit over discovered max", "collections:\n  items:\n    default_limit: 2000\n", "exceeds max_limit"},
 		{"exclude unknown", "exclude:\n  - items\n  - logs\n", `line 3: exclude: no table or view "logs"`},
@@ -215,7 +221,7 @@ func TestApplyKeyCaveat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out[0].Key != "title" || out[0].KeyCaveat != "" {
+	if !slices.Equal(out[0].Key, []string{"title"}) || out[0].KeyCaveat != "" {
 		t.Errorf("key %q with caveat %q, want title without one", out[0].Key, out[0].KeyCaveat)
 	}
 	kept, err := Apply(discoveredWithCaveat(), nil)
@@ -231,4 +237,25 @@ func discoveredWithCaveat() []*engine.Collection {
 	cols := discovered()
 	cols[0].KeyCaveat = "implicit rowid"
 	return cols
+}
+
+// TestApplyCompositeKey: key takes a list, whose order is the order the
+// key ends every sort in; both fields become sortable.
+func TestApplyCompositeKey(t *testing.T) {
+	cfg, err := Parse([]byte("collections:\n  log:\n    key: [at, code]\n  items:\n    key: [title]\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := discovered()
+	in[1].Fields[0].Sortable = false
+	out, err := Apply(in, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(out[1].Key, []string{"at", "code"}) || !out[1].Composite() || len(out[1].KeyFields()) != 2 || !out[1].Fields[0].Sortable {
+		t.Errorf("log: key %v, fields %v", out[1].Key, out[1].KeyFields())
+	}
+	if !slices.Equal(out[0].Key, []string{"title"}) || out[0].KeyField() == nil {
+		t.Errorf("items: key %v", out[0].Key)
+	}
 }

@@ -28,7 +28,7 @@ type Index struct {
 type Table struct {
 	Name    string
 	Columns []Column
-	Key     string // primary key column; "" for none
+	Key     []string // primary key columns in order; empty for none
 	Indexes []Index
 	// Rows yields the rows in insertion order, values aligned with Columns and
 	// typed as engine.Value (JSON columns as string). The slice may be reused

@@ -116,7 +116,7 @@ func valueOK(c dataset.Column, v engine.Value) error {
 func TestRowsMatchSchema(t *testing.T) {
 	for _, tb := range Tables(2000, DefaultSeed) {
 		t.Run(tb.Name, func(t *testing.T) {
-			key := slices.IndexFunc(tb.Columns, func(c dataset.Column) bool { return c.Name == tb.Key })
+			key := slices.IndexFunc(tb.Columns, func(c dataset.Column) bool { return slices.Equal([]string{c.Name}, tb.Key) })
 			if key < 0 || tb.Columns[key].Nullable {
 				t.Fatalf("key %q missing or nullable", tb.Key)
 			}

@@ -132,7 +132,7 @@ func doisTable(n int, seed int64) *dataset.Table {
 	return &dataset.Table{
 		Name:    "dois",
 		Columns: doiColumns,
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{
 			// DataCite's cursor order; the filtered indexes end in it too, so
 			// that a filtered cursor walk reads its rows in order.

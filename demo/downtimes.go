@@ -127,7 +127,7 @@ func downtimesTable(n int, seed int64) *dataset.Table {
 	return &dataset.Table{
 		Name:    "downtimes",
 		Columns: downtimeColumns,
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{
 			{Name: "downtimes_primary_key", Columns: []string{"primary_key"}, Unique: true},
 			{Name: "downtimes_start_date", Columns: []string{"start_date", "id"}},

@@ -71,7 +71,7 @@ func entriesTable(n int, seed int64) *dataset.Table {
 	return &dataset.Table{
 		Name:    "entries",
 		Columns: entryColumns,
-		Key:     "entry_id",
+		Key:     []string{"entry_id"},
 		Indexes: []dataset.Index{
 			{Name: "entries_upload_create_time", Columns: []string{"upload_create_time", "entry_id"}},
 			{Name: "entries_entry_create_time", Columns: []string{"entry_create_time", "entry_id"}},

@@ -77,7 +77,7 @@ func profilesTable(n int, seed int64) *dataset.Table {
 	return &dataset.Table{
 		Name:    "profiles",
 		Columns: profileColumns,
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{
 			{Name: "profiles_database_id", Columns: []string{"database_id", "id"}},
 			// Copernica's orderby=modified within one database.

@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Type is the type of a field's values as the engine sees them. Sources map
 // their column types onto these; dialects render them.
@@ -48,9 +52,11 @@ type Collection struct {
 	Name   string // name on the wire
 	Table  string // name in the source; only sources read it
 	Fields []*Field
-	// Key names the unique, non-null field that ends every sort. Empty when the
-	// table has none: such a collection is served with offset paging only.
-	Key string
+	// Key names the fields whose values together are unique and never null,
+	// in the order they end every sort: one field for most tables, several
+	// for a composite primary key. Empty when the table has none: such a
+	// collection is served with offset paging only.
+	Key []string
 	// KeyCaveat, when not empty, says why the key's cursors may not survive
 	// the database's maintenance (SQLite's implicit rowid, which VACUUM may
 	// renumber); clients are told it beside the key.
@@ -99,16 +105,60 @@ func (c *Collection) Field(name string) *Field {
 	return nil
 }
 
-// KeyField returns the key field, or nil when the collection has no key.
-func (c *Collection) KeyField() *Field {
-	if c.Key == "" {
+// KeyFields returns the fields of the key in order, or nil when the
+// collection has no key (or names a key field it does not publish).
+func (c *Collection) KeyFields() []*Field {
+	if len(c.Key) == 0 {
 		return nil
 	}
-	return c.Field(c.Key)
+	out := make([]*Field, len(c.Key))
+	for i, name := range c.Key {
+		if out[i] = c.Field(name); out[i] == nil {
+			return nil
+		}
+	}
+	return out
+}
+
+// KeyField returns the key's one field: nil when the collection has no key
+// or a key of several fields, which callers that address a record by one
+// value (most dialects) cannot serve.
+func (c *Collection) KeyField() *Field {
+	if len(c.Key) != 1 {
+		return nil
+	}
+	return c.Field(c.Key[0])
+}
+
+// WhyNoKeyField says, for a message, why KeyField is nil: "no unique key",
+// or a key of several fields.
+func (c *Collection) WhyNoKeyField() string {
+	if len(c.KeyFields()) > 1 {
+		return fmt.Sprintf("a key of %d fields (%s), not one", len(c.Key), strings.Join(c.Key, ", "))
+	}
+	return "no unique key"
 }
 
 // Keyed reports whether the collection supports keyset (cursor) paging.
-func (c *Collection) Keyed() bool { return c.KeyField() != nil }
+func (c *Collection) Keyed() bool { return len(c.KeyFields()) > 0 }
+
+// Composite reports whether the key has several fields.
+func (c *Collection) Composite() bool { return len(c.Key) > 1 }
+
+// UniqueOrder reports whether order names every field of c's key, so that
+// a row's values for it name exactly one position.
+func (c *Collection) UniqueOrder(order []OrderKey) bool {
+	keys := c.KeyFields()
+	if len(keys) == 0 {
+		return false
+	}
+	for _, k := range keys {
+		if !slices.ContainsFunc(order, func(o OrderKey) bool { return o.Field == k }) {
+			return false
+		}
+	}
+	return true
+}
 
 // Visible returns the fields that may be selected, in declaration order.
 func (c *Collection) Visible() []*Field {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Source is a database behind the engine.
@@ -385,25 +387,46 @@ func sourceError(ctx context.Context, err error) error {
 	return Unavailable(err)
 }
 
-// Get returns the record of c whose key is key (text form), or a not-found Error.
-func (e *Engine) Get(ctx context.Context, c *Collection, key string, fields []string) (*Page, error) {
-	kf := c.KeyField()
-	if kf == nil {
+// Get returns the record of c whose key is key: the text form of each of
+// the key's fields, in order. A key of the wrong number of parts, or a part
+// that is no value of its field's type, names no record: a not-found Error.
+func (e *Engine) Get(ctx context.Context, c *Collection, key []string, fields []string) (*Page, error) {
+	kfs := c.KeyFields()
+	if len(kfs) == 0 {
 		return nil, NotFoundf("collection %q has no key, so its records cannot be addressed one by one", c.Name)
 	}
-	v, err := ParseValue(kf.Type, key)
-	if err != nil {
-		return nil, NotFoundf("no %s record with key %q", c.Name, key)
+	notFound := func() error { return NotFoundf("no %s record with key %s", c.Name, keyText(key)) }
+	if len(key) != len(kfs) {
+		if len(kfs) > 1 {
+			return nil, NotFoundf("no %s record with key %s: its key has %d parts (%s)", c.Name, keyText(key), len(kfs), strings.Join(c.Key, ", "))
+		}
+		return nil, notFound()
 	}
-	q := Query{Filters: []Filter{{Field: kf.Name, Op: OpEq, Values: []Value{v}}}, Fields: fields}
+	q := Query{Fields: fields}
+	for i, kf := range kfs {
+		v, err := ParseValue(kf.Type, key[i])
+		if err != nil {
+			return nil, notFound()
+		}
+		q.Filters = append(q.Filters, Filter{Field: kf.Name, Op: OpEq, Values: []Value{v}})
+	}
 	p, err := e.Page(ctx, c, q, Window{Limit: 1, At: Offset(0)}, TotalNone)
 	if err != nil {
 		return nil, err
 	}
 	if len(p.Rows) == 0 {
-		return nil, NotFoundf("no %s record with key %q", c.Name, key)
+		return nil, notFound()
 	}
 	return p, nil
+}
+
+// keyText quotes a key's parts for a message.
+func keyText(key []string) string {
+	parts := make([]string, len(key))
+	for i, k := range key {
+		parts[i] = strconv.Quote(k)
+	}
+	return strings.Join(parts, "/")
 }
 
 // checkBoundary checks transparent boundary values against the order they

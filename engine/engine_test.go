@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -78,7 +79,7 @@ func otherConnection(t *testing.T, path string) *sql.DB {
 }
 
 func randomTable(n int) (*dataset.Table, *conformance.Oracle) {
-	tb := conformance.RandomTable(rand.New(rand.NewPCG(5, 8)), "t", n, false)
+	tb := conformance.RandomTable(rand.New(rand.NewPCG(5, 8)), "t", n, conformance.IntKey)
 	return tb, conformance.NewOracle(tb)
 }
 
@@ -361,9 +362,9 @@ func TestPositions(t *testing.T) {
 	_, e, _ := load(t, tb)
 	ctx := context.Background()
 	c, _ := e.Collection("t")
-	q := engine.Query{Fields: []string{c.Key}}
+	q := engine.Query{Fields: c.Key}
 	all := o.Select(nil, nil)
-	key := func(p *engine.Page, i int) engine.Value { return p.Value(p.Rows[i], c.Key) }
+	key := func(p *engine.Page, i int) engine.Value { return p.Value(p.Rows[i], c.Key[0]) }
 
 	first, err := e.Page(ctx, c, q, engine.Window{Limit: 10}, engine.TotalNone)
 	if err != nil || !first.Keyset || len(first.Rows) != 10 {
@@ -434,7 +435,7 @@ func TestNullPlacementResolved(t *testing.T) {
 		switch {
 		case f.Nullable && f.Type.Scalar() && nullable == "":
 			nullable = f.Name
-		case !f.Nullable && f.Name != c.Key && notNull == "":
+		case !f.Nullable && !slices.Contains(c.Key, f.Name) && notNull == "":
 			notNull = f.Name
 		}
 	}

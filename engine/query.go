@@ -295,7 +295,8 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 		sort = c.DefaultSort
 	}
 	seen := map[string]bool{}
-	key := c.KeyField()
+	keys := c.KeyFields()
+	missing := len(keys) // key fields the order has yet to name
 	for _, k := range sort {
 		f := c.Field(k.Field)
 		if f == nil {
@@ -309,24 +310,28 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 		}
 		seen[f.Name] = true
 		r.order = append(r.order, OrderKey{Field: f, Desc: k.Desc, NullsLow: k.nullsLow() && f.Nullable})
-		if f == key {
-			break // the key is unique: later terms could never matter
+		if slices.Contains(keys, f) {
+			if missing--; missing == 0 {
+				break // the key is unique: later terms could never matter
+			}
 		}
 	}
-	if key != nil && !seen[key.Name] {
-		// The tie-breaker takes the direction of the last term so that an index
-		// on (a, key) serves "-a" when scanned backwards.
-		desc := len(r.order) > 0 && r.order[len(r.order)-1].Desc
-		r.order = append(r.order, OrderKey{Field: key, Desc: desc})
+	// The tie-breakers take the direction of the last term so that an index
+	// on (a, key) serves "-a" when scanned backwards.
+	desc := len(r.order) > 0 && r.order[len(r.order)-1].Desc
+	for _, kf := range keys {
+		if !seen[kf.Name] {
+			r.order = append(r.order, OrderKey{Field: kf, Desc: desc})
+		}
 	}
 
 	if len(q.Fields) == 0 {
 		r.out = c.Visible()
 	} else {
 		picked := map[string]bool{}
-		if key != nil {
-			r.out = append(r.out, key)
-			picked[key.Name] = true
+		for _, kf := range keys {
+			r.out = append(r.out, kf)
+			picked[kf.Name] = true
 		}
 		for _, name := range q.Fields {
 			f := c.Field(name)

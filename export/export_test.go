@@ -65,7 +65,7 @@ func newEngine(tb testing.TB, ts []thing) (*engine.Engine, *engine.Collection) {
 			{Name: "ok", Type: engine.TypeBool},
 			{Name: "raw", Type: engine.TypeBytes, Nullable: true},
 		},
-		Key: "id",
+		Key: []string{"id"},
 		Len: len(ts),
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, t := range ts {

@@ -71,7 +71,10 @@ func planSlices(col client.Collection, r client.KeyRange, n int) (parallelState,
 // sliceKey returns the type of col's key, or why col cannot be cut into
 // key slices.
 func sliceKey(col client.Collection) (string, error) {
-	if col.Key == "" {
+	switch {
+	case len(col.KeyFields) > 1:
+		return "", fmt.Errorf("harvest: the key of collection %s has %d fields (%s): only a key of one field can be sliced for a parallel harvest", col.Name, len(col.KeyFields), strings.Join(col.KeyFields, ", "))
+	case col.Key == "":
 		return "", fmt.Errorf("harvest: collection %s has no key: it cannot be harvested in parallel", col.Name)
 	}
 	keyType := ""

@@ -57,6 +57,7 @@ func TestPlanSlices(t *testing.T) {
 		{name: "text, non-ASCII", col: textKey, r: rng("é", "ü"), n: 4, want: one},
 		{name: "text, nothing between", col: textKey, r: rng("ab", "ab\x00"), n: 4, want: one},
 		{name: "no key", col: client.Collection{Name: "c", Fields: []client.Field{{Name: "id", Type: "integer"}}}, r: rng("1", "9"), n: 4, wantErr: "has no key"},
+		{name: "key of two fields", col: client.Collection{Name: "c", KeyFields: []string{"a", "b"}, Fields: []client.Field{{Name: "a", Type: "integer"}, {Name: "b", Type: "text"}}}, r: rng("1", "9"), n: 4, wantErr: "2 fields (a, b)"},
 		{name: "number key", col: keyed("id", "number"), r: rng("1.5", "9.5"), n: 4, wantErr: `type "number"`},
 		{name: "time key", col: keyed("id", "time"), r: rng("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"), n: 4, wantErr: `type "time"`},
 		{name: "key not among the fields", col: client.Collection{Name: "c", Key: "id"}, r: rng("1", "9"), n: 4, wantErr: `type ""`},

@@ -151,7 +151,7 @@ func TestScaleOut(t *testing.T) {
 	ctx := context.Background()
 	const rows, limit = 3000, 50
 	rng := mrand.New(mrand.NewPCG(11, 29))
-	tb := conformance.RandomTable(rng, "items", rows, false)
+	tb := conformance.RandomTable(rng, "items", rows, conformance.IntKey)
 	o := conformance.NewOracle(tb)
 
 	pg := pgtest.StartServer(t)

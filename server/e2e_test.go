@@ -35,8 +35,8 @@ type e2eDB struct {
 func newE2EDB(t *testing.T) *e2eDB {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(17, 4))
-	items := conformance.RandomTable(rng, "items", 400, false)
-	codes := conformance.RandomTable(rng, "codes", 150, true)
+	items := conformance.RandomTable(rng, "items", 400, conformance.IntKey)
+	codes := conformance.RandomTable(rng, "codes", 150, conformance.TextKey)
 	db := &e2eDB{
 		path:    filepath.Join(t.TempDir(), "e2e.sqlite"),
 		oracles: map[string]*conformance.Oracle{"items": conformance.NewOracle(items), "codes": conformance.NewOracle(codes)},
@@ -237,7 +237,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("%s: the forward harvest does not end", first)
 			}
 			p := getPage(t, link)
-			got = append(got, p.keys(t, o.Key, text)...)
+			got = append(got, p.keys(t, o.Key[0], text)...)
 			link = p.Links["next"]
 			if (link == "") != (p.Page.NextCursor == nil) {
 				t.Errorf("%s: next link %q with next_cursor %v", first, link, p.Page.NextCursor)
@@ -260,7 +260,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("%s: the backward harvest does not end", first)
 			}
 			p := getPage(t, link)
-			got = append(p.keys(t, o.Key, text), got...)
+			got = append(p.keys(t, o.Key[0], text), got...)
 			link = p.Links["prev"]
 		}
 		sameKeys(t, first+" backward", got, want)

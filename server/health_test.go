@@ -28,7 +28,7 @@ func TestHealthFollowsTheFile(t *testing.T) {
 	build := func(path string, n int) {
 		t.Helper()
 		tbl := &dataset.Table{
-			Name: "things", Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}}, Key: "id", Len: n,
+			Name: "things", Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}}, Key: []string{"id"}, Len: n,
 			Rows: func(yield func([]engine.Value) bool) {
 				for i := range n {
 					if !yield([]engine.Value{int64(i + 1)}) {

@@ -35,7 +35,7 @@ func newEngine(t *testing.T) *engine.Engine {
 	tbl := &dataset.Table{
 		Name:    "things",
 		Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}, {Name: "grp", Type: engine.TypeInt, Nullable: true}},
-		Key:     "id",
+		Key:     []string{"id"},
 		Len:     rows,
 		Rows: func(yield func([]engine.Value) bool) {
 			for i := range rows {

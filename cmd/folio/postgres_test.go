@@ -29,7 +29,7 @@ func TestPostgresDatabase(t *testing.T) {
 	defer p.src.Close()
 	keys := map[string]string{}
 	for _, c := range p.cols {
-		keys[c.Name] = c.Key
+		keys[c.Name] = strings.Join(c.Key, ",")
 	}
 	for name, key := range map[string]string{"entries": "entry_id", "dois": "id", "downtimes": "id", "profiles": "id"} {
 		if keys[name] != key {

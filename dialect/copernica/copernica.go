@@ -155,7 +155,7 @@ func (h *Handler) options(opts map[string]string) error {
 	}
 	h.key = h.c.KeyField()
 	if h.key == nil {
-		return fmt.Errorf("collection %q has no key: Copernica's ID and nextid need one", h.c.Name)
+		return fmt.Errorf("collection %q has no key of one field: Copernica's ID and nextid need one", h.c.Name)
 	}
 	h.database = h.c.Field(dbField)
 	switch {

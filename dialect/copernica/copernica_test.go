@@ -85,7 +85,7 @@ func contactsTable() *dataset.Table {
 	}
 	t0 := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
 	return &dataset.Table{
-		Name: "contacts", Columns: cols, Key: "id", Len: bulkRows,
+		Name: "contacts", Columns: cols, Key: []string{"id"}, Len: bulkRows,
 		Indexes: []dataset.Index{{Name: "contacts_database_id", Columns: []string{"database_id", "id"}}},
 		Rows: func(yield func([]engine.Value) bool) {
 			for i := range bulkRows {

@@ -136,7 +136,7 @@ func newMethod(e *engine.Engine, m config.Mount) (*method, error) {
 	}
 	key := c.KeyField()
 	if key == nil || key.Type != engine.TypeInt {
-		return nil, fmt.Errorf("collection %q needs an integer key: GOCDB's cursors are row ids", c.Name)
+		return nil, fmt.Errorf("collection %q needs an integer key of one field: GOCDB's cursors are row ids", c.Name)
 	}
 	md := &method{name: name, c: c, key: key, pageSize: DefaultPageSize, filters: map[string]filterParam{}, scopeAll: true}
 	if s, ok := m.Options[optPageSize]; ok {

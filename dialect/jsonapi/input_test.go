@@ -246,6 +246,15 @@ func TestNewChecksMount(t *testing.T) {
 			t.Errorf("%s: error %v, want one mentioning %q", tt.name, err, tt.msg)
 		}
 	}
+	// A resource has one id: a key of several fields cannot be mounted.
+	cfg, err := config.Parse([]byte("collections:\n  dois:\n    key: [provider_id, id]\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := demodb.NewEngine(t, fx.e.Source(), cfg)
+	if _, err := New(pair, demoMount(t), demodb.Quiet()); err == nil || !strings.Contains(err.Error(), "a key of 2 fields (provider_id, id)") {
+		t.Errorf("a key of two fields: error %v", err)
+	}
 	// Any collection can be mounted without a field map.
 	for _, c := range fx.e.Collections() {
 		h, err := New(fx.e, config.Mount{Dialect: config.JSONAPI, Path: "/x", Collection: c.Name}, demodb.Quiet())

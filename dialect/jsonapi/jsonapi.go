@@ -81,8 +81,8 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("jsonapi mount %s: %w", m.Path, err)
 	}
-	if !c.Keyed() {
-		return nil, fmt.Errorf("jsonapi mount %s: collection %q has no unique key to serve as the resource id", m.Path, c.Name)
+	if c.KeyField() == nil {
+		return nil, fmt.Errorf("jsonapi mount %s: collection %q has %s to serve as the resource id; name one in the collection's key", m.Path, c.Name, c.WhyNoKeyField())
 	}
 	h := &handler{e: e, c: c, path: strings.TrimSuffix(m.Path, "/"), log: log, mux: http.NewServeMux()}
 	h.errs = httperr.Writer{Shape: shape{}, Log: log}
@@ -128,7 +128,7 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 		return nil, err
 	}
 	if h.cursorSort == nil {
-		h.cursorSort = engine.Sort{{Field: c.Key}}
+		h.cursorSort = engine.Sort{{Field: c.Key[0]}}
 	}
 	if s, ok := m.Options[OptionQueryFields]; ok {
 		for _, name := range strings.Split(s, ",") {
@@ -228,9 +228,9 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	p, err := h.e.Get(r.Context(), h.c, id, tmpl.columns)
+	p, err := h.e.Get(r.Context(), h.c, []string{id}, tmpl.columns)
 	if e, ok := engine.AsError(err); ok && e.Code == engine.CodeNotFound && strings.ToLower(id) != id {
-		p, err = h.e.Get(r.Context(), h.c, strings.ToLower(id), tmpl.columns)
+		p, err = h.e.Get(r.Context(), h.c, []string{strings.ToLower(id)}, tmpl.columns)
 	}
 	if err != nil {
 		if e, ok := engine.AsError(err); ok && e.Code == engine.CodeNotFound {

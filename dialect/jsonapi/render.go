@@ -210,7 +210,7 @@ func compile(c *engine.Collection, fields map[string]string, typ string) (*resol
 		}
 		name := camel(f.Name)
 		switch {
-		case name == "id" && f.Name == c.Key:
+		case name == "id" && f == c.KeyField():
 			continue // it is the resource's id
 		case name == "id" || name == "type":
 			return nil, nil, fmt.Errorf("fields: field %q cannot be an attribute (JSON:API reserves id and type); map it to another name", f.Name)

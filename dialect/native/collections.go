@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"folio/engine"
 	"folio/httperr"
@@ -16,6 +17,7 @@ type collectionDoc struct {
 	Name        string     `json:"name"`
 	URL         string     `json:"url"`
 	Key         *string    `json:"key"`
+	KeyFields   []string   `json:"key_fields,omitempty"`
 	KeyCaveat   string     `json:"key_caveat,omitempty"`
 	Paging      []string   `json:"paging"`
 	DefaultSort *string    `json:"default_sort"`
@@ -62,15 +64,21 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 			Fields: []fieldDoc{},
 		}
 		if c.Keyed() {
-			key := c.Key
-			d.Key = &key
+			// key stays one name, as clients read it; a key of several
+			// fields is named by key_fields alone.
+			if !c.Composite() {
+				key := c.Key[0]
+				d.Key = &key
+			}
+			d.KeyFields = c.Key
 			d.KeyCaveat = c.KeyCaveat
 			d.Paging = []string{"cursor", "offset"}
 		}
 		if s := c.DefaultSort.String(); s != "" {
 			d.DefaultSort = &s
 		} else if c.Keyed() {
-			d.DefaultSort = d.Key
+			s := strings.Join(c.Key, ",")
+			d.DefaultSort = &s
 		}
 		for _, f := range c.Visible() {
 			fd := fieldDoc{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable, Sortable: f.Sortable && f.Type.Scalar(), Filterable: f.Filterable}

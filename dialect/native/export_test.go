@@ -95,7 +95,7 @@ func TestExportRouting(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dots.sqlite")
 	table := func(name string, n int) *dataset.Table {
 		return &dataset.Table{
-			Name: name, Key: "id", Len: n,
+			Name: name, Key: []string{"id"}, Len: n,
 			Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}},
 			Rows: func(yield func([]engine.Value) bool) {
 				for i := range n {

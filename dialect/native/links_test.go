@@ -132,7 +132,7 @@ func TestOddCollectionName(t *testing.T) {
 	tbl := &dataset.Table{
 		Name:    name,
 		Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}},
-		Key:     "id",
+		Key:     []string{"id"},
 		Len:     3,
 		Rows: func(yield func([]engine.Value) bool) {
 			for i := range 3 {

@@ -193,7 +193,7 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, err := h.e.Get(r.Context(), c, r.PathValue("key"), fields)
+	p, err := h.e.Get(r.Context(), c, h.recordKey(r, c), fields)
 	if err != nil {
 		h.errs.Error(w, r, err)
 		return
@@ -208,6 +208,31 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// recordKey returns the key parts of a record path. A key of one field is
+// the whole rest of the path, '/' and all (DOIs hold slashes); a key of
+// several fields is one path segment per field, in key order, each
+// percent-decoded on its own, so a part holding '/' is written %2F.
+func (h *Handler) recordKey(r *http.Request, c *engine.Collection) []string {
+	if !c.Composite() {
+		return []string{r.PathValue("key")}
+	}
+	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	skip := 1 // the collection
+	if p := strings.Trim(h.path, "/"); p != "" {
+		skip += strings.Count(p, "/") + 1
+	}
+	if skip > len(segs) {
+		return nil
+	}
+	parts := segs[skip:]
+	for i, s := range parts {
+		if u, err := url.PathUnescape(s); err == nil {
+			parts[i] = u
+		}
+	}
+	return parts
 }
 
 // base returns the absolute URL of the API's root for links: scheme and

@@ -58,7 +58,7 @@ func tables() []*dataset.Table {
 			{Name: "tags", Type: engine.TypeJSON},
 			{Name: "active", Type: engine.TypeBool},
 		},
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{{Name: "items_score", Columns: []string{"score", "id"}}},
 		Len:     len(items),
 		Rows: func(yield func([]engine.Value) bool) {
@@ -105,7 +105,7 @@ func newEngine(tb testing.TB, secret string) *engine.Engine {
 		if c.Name == "events" {
 			// SQLite gives every table a rowid key; drop it to test a
 			// collection that only offset paging can serve.
-			c.Key, c.MaxOffset = "", 4
+			c.Key, c.MaxOffset = nil, 4
 			for _, f := range c.Fields {
 				f.Hidden = f.Hidden || f.Name == "rowid"
 			}

@@ -78,8 +78,8 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("nomad mount %s: %w", m.Path, err)
 	}
-	if !col.Keyed() {
-		return nil, fmt.Errorf("nomad mount %s: collection %q has no unique key, which NOMAD's page_after_value needs", m.Path, col.Name)
+	if col.KeyField() == nil {
+		return nil, fmt.Errorf("nomad mount %s: collection %q has %s, which NOMAD's entry id and page_after_value need", m.Path, col.Name, col.WhyNoKeyField())
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Options)) {
 		if k != OptionPublicField && k != OptionMaxResultWindow {

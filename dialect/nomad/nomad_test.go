@@ -240,6 +240,13 @@ func TestNewRejectsBadMounts(t *testing.T) {
 			t.Errorf("%s: New accepted the mount", name)
 		}
 	}
+	cfg, err := config.Parse([]byte("collections:\n  entries:\n    key: [upload_id, entry_id]\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(demodb.NewEngine(t, e.Source(), cfg), demoMount(t), demodb.Quiet()); err == nil || !strings.Contains(err.Error(), "a key of 2 fields") {
+		t.Errorf("a key of two fields: error %v", err)
+	}
 	if _, err := New(e, with(func(m *config.Mount) { m.Options[OptionPublicField] = "none" }), demodb.Quiet()); err != nil {
 		t.Errorf("public_field none: %v", err)
 	}

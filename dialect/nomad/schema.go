@@ -68,7 +68,7 @@ func newSchema(c *engine.Collection, fields map[string]string) (*schema, error) 
 			return nil, fmt.Errorf("names %q and %q clash: %q cannot be both a value and a section", sorted[i-1], sorted[i], sorted[i-1])
 		}
 	}
-	s.id = s.byColumn[c.Key]
+	s.id = s.byColumn[c.KeyField().Name]
 	// Document order: sections in the order their first field appears.
 	var order []*field
 	var walk func(n *tnode)

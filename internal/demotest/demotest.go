@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -79,7 +80,7 @@ func Keys(t testing.TB, e *engine.Engine, name string, filters url.Values) []str
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := url.Values{"fields": {c.Key}}
+	params := url.Values{"fields": {strings.Join(c.Key, ",")}}
 	for k, v := range filters {
 		params[k] = v
 	}
@@ -97,7 +98,11 @@ func Keys(t testing.TB, e *engine.Engine, name string, filters url.Values) []str
 		if err := json.Unmarshal(line, &row); err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, fmt.Sprint(row[c.Key]))
+		parts := make([]string, len(c.Key))
+		for i, k := range c.Key {
+			parts[i] = fmt.Sprint(row[k])
+		}
+		keys = append(keys, strings.Join(parts, "/"))
 	}
 	return keys
 }

@@ -36,8 +36,8 @@ var mistypedPools = map[string][]engine.Value{
 // INTEGER column, 'maybe' in a BOOLEAN one, 'not a time' in a DATETIME one,
 // text that is not JSON in a JSON one. The key and the text column are
 // left alone.
-func MistypedTable(rng *rand.Rand, name string, n int, textKey bool) *dataset.Table {
-	t := RandomTable(rng, name, n, textKey)
+func MistypedTable(rng *rand.Rand, name string, n int, kind KeyKind) *dataset.Table {
+	t := RandomTable(rng, name, n, kind)
 	var rows [][]engine.Value
 	for r := range t.Rows {
 		r = slices.Clone(r)
@@ -135,7 +135,7 @@ func testMistyped(t *testing.T, h Harness) {
 	var tables []*dataset.Table
 	var oracles []oracle
 	for i := range pagingTables {
-		tb := MistypedTable(rng, fmt.Sprintf("mt%02d", i), tableSize(rng, i), i%3 == 2)
+		tb := MistypedTable(rng, fmt.Sprintf("mt%02d", i), tableSize(rng, i), KeyKind(i%3))
 		tables = append(tables, tb)
 		oracles = append(oracles, newStoredOracle(tb, h.Stored))
 	}

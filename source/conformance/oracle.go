@@ -5,6 +5,7 @@ package conformance
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 // Oracle answers queries over a table's rows by brute force.
 type Oracle struct {
 	Columns []dataset.Column
-	Key     string
+	Key     []string
 	Rows    [][]engine.Value
 }
 
@@ -55,15 +56,11 @@ func (o *Oracle) Select(filters []engine.Filter, sort engine.Sort) [][]engine.Va
 		}
 	}
 	order := slices.Clone(sort)
-	hasKey := false
-	for _, k := range order {
-		if k.Field == o.Key {
-			hasKey = true
+	desc := len(order) > 0 && order[len(order)-1].Desc
+	for _, key := range o.Key {
+		if !slices.ContainsFunc(order, func(k engine.SortKey) bool { return k.Field == key }) {
+			order = append(order, engine.SortKey{Field: key, Desc: desc})
 		}
-	}
-	if !hasKey {
-		desc := len(order) > 0 && order[len(order)-1].Desc
-		order = append(order, engine.SortKey{Field: o.Key, Desc: desc})
 	}
 	idx := make([]int, len(order))
 	for i, k := range order {
@@ -116,14 +113,31 @@ func (o *Oracle) all(r []engine.Value, fs []engine.Filter) bool {
 	return true
 }
 
-// Keys returns the key column of rows.
+// Keys returns the key of each of rows (KeyOf).
 func (o *Oracle) Keys(rows [][]engine.Value) []engine.Value {
-	k := o.col(o.Key)
+	idx := make([]int, len(o.Key))
+	for i, k := range o.Key {
+		idx[i] = o.col(k)
+	}
 	out := make([]engine.Value, len(rows))
 	for i, r := range rows {
-		out[i] = r[k]
+		out[i] = KeyOf(r, idx)
 	}
 	return out
+}
+
+// KeyOf returns row's key, whose fields are at idx, as one value: the
+// value itself for a key of one field, else text that two rows share just
+// when their keys are equal.
+func KeyOf(row []engine.Value, idx []int) engine.Value {
+	if len(idx) == 1 {
+		return row[idx[0]]
+	}
+	var b strings.Builder
+	for _, i := range idx {
+		fmt.Fprintf(&b, "%T:%v\x1f", row[i], row[i])
+	}
+	return b.String()
 }
 
 func (o *Oracle) match(r []engine.Value, f engine.Filter) bool {

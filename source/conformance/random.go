@@ -18,13 +18,26 @@ var (
 	floatPool = []float64{-1e300, -2.5, -0.1, 0, 1e-300, 0.1, 0.30000000000000004, 3.5, 1e300}
 	textPool  = []string{"", " ", "a", "A", "a b", "ab", "é", "z", "日本", "Ωmega", "a\u00a0"}
 	tagPool   = []string{"x", "y", "z", "Ti", "O"}
+	pairPool  = []string{"", "B", "a", "é"}
 	timeBase  = time.Date(2020, 2, 29, 12, 0, 0, 0, time.UTC)
 )
 
+// KeyKind says what key RandomTable gives its table.
+type KeyKind int
+
+const (
+	IntKey  KeyKind = iota // id, an integer
+	TextKey                // id, text
+	// PairKey is a key of two fields: id, an integer with ties, and k2, a
+	// text column that sets apart rows of one id (as in a join table).
+	PairKey
+)
+
 // RandomTable returns a table of n rows whose columns cover every scalar
-// type, nullable and not, plus a JSON array column. The key is an integer
-// (textKey false) or a text column.
-func RandomTable(rng *rand.Rand, name string, n int, textKey bool) *dataset.Table {
+// type, nullable and not, plus a JSON array column, and the key kind asks
+// for.
+func RandomTable(rng *rand.Rand, name string, n int, kind KeyKind) *dataset.Table {
+	textKey := kind == TextKey
 	cols := []dataset.Column{
 		{Name: "id", Type: engine.TypeInt},
 		{Name: "a", Type: engine.TypeInt, Nullable: true},
@@ -37,14 +50,24 @@ func RandomTable(rng *rand.Rand, name string, n int, textKey bool) *dataset.Tabl
 	if textKey {
 		cols[0].Type = engine.TypeText
 	}
+	key := []string{"id"}
+	if kind == PairKey {
+		cols = append(cols, dataset.Column{Name: "k2", Type: engine.TypeText})
+		key = append(key, "k2")
+	}
 	rows := make([][]engine.Value, n)
 	ids := rng.Perm(n * 3)[:n]
 	null := func() bool { return rng.IntN(5) == 0 }
 	for i := range rows {
 		r := make([]engine.Value, len(cols))
-		if textKey {
+		switch kind {
+		case TextKey:
 			r[0] = fmt.Sprintf("k%s%04d", textPool[rng.IntN(len(textPool))], ids[i])
-		} else {
+		case PairKey:
+			// Four rows at most share an id; k2 tells them apart.
+			r[0] = int64(ids[i]/len(pairPool)) - int64(n/len(pairPool))
+			r[7] = pairPool[ids[i]%len(pairPool)]
+		default:
 			r[0] = int64(ids[i]) - int64(n)
 		}
 		if !null() {
@@ -74,7 +97,7 @@ func RandomTable(rng *rand.Rand, name string, n int, textKey bool) *dataset.Tabl
 	return &dataset.Table{
 		Name:    name,
 		Columns: cols,
-		Key:     "id",
+		Key:     key,
 		Indexes: []dataset.Index{{Name: name + "_a", Columns: []string{"a", "id"}}, {Name: name + "_t", Columns: []string{"-t", "s"}}},
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, r := range rows {
@@ -105,6 +128,9 @@ func jsonArray(ss []string) string {
 func RandomQuery(rng *rand.Rand, t *dataset.Table) engine.Query {
 	var q engine.Query
 	sortable := []string{"a", "f", "s", "t", "b", "id"}
+	if len(t.Key) > 1 {
+		sortable = append(sortable, "k2")
+	}
 	for _, i := range rng.Perm(len(sortable))[:rng.IntN(4)] {
 		q.Sort = append(q.Sort, engine.SortKey{Field: sortable[i], Desc: rng.IntN(2) == 0,
 			Nulls: []engine.Nulls{engine.NullsDefault, engine.NullsFirst, engine.NullsLast}[rng.IntN(3)]})

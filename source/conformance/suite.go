@@ -88,7 +88,7 @@ func testPaging(t *testing.T, h Harness) {
 	var tables []*dataset.Table
 	var oracles []oracle
 	for i := range pagingTables {
-		tb := RandomTable(rng, fmt.Sprintf("rt%02d", i), tableSize(rng, i), i%3 == 2)
+		tb := RandomTable(rng, fmt.Sprintf("rt%02d", i), tableSize(rng, i), KeyKind(i%3))
 		tables = append(tables, tb)
 		oracles = append(oracles, NewOracle(tb))
 	}
@@ -145,7 +145,7 @@ func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit i
 		if err != nil {
 			return fmt.Errorf("forward page %d: %w", pages, err)
 		}
-		got = append(got, pageKeys(p)...)
+		got = append(got, PageKeys(p)...)
 		if !p.HasNext {
 			break
 		}
@@ -169,7 +169,7 @@ func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit i
 		if err != nil {
 			return fmt.Errorf("backward page %d: %w", pages, err)
 		}
-		keys := pageKeys(p)
+		keys := PageKeys(p)
 		got = append(keys, got...)
 		if !p.HasPrev {
 			break
@@ -191,7 +191,7 @@ func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit i
 	}
 	for step := 0; step < 8; step++ {
 		end := min(pos+len(p.Rows), len(want))
-		if err := sameKeys(pageKeys(p), want[pos:end]); err != nil {
+		if err := sameKeys(PageKeys(p), want[pos:end]); err != nil {
 			return fmt.Errorf("walk step %d at %d: %w", step, pos, err)
 		}
 		if p.HasNext != (pos+len(p.Rows) < len(want)) {
@@ -222,7 +222,7 @@ func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit i
 		return fmt.Errorf("exact total %+v, want %d", p.Total, len(want))
 	}
 	lo, hi := min(off, len(want)), min(off+limit, len(want))
-	if err := sameKeys(pageKeys(p), want[lo:hi]); err != nil {
+	if err := sameKeys(PageKeys(p), want[lo:hi]); err != nil {
 		return fmt.Errorf("offset %d: %w", off, err)
 	}
 	if p.HasNext != (hi < len(want)) {
@@ -231,11 +231,15 @@ func checkQuery(e *engine.Engine, name string, o oracle, q engine.Query, limit i
 	return nil
 }
 
-func pageKeys(p *engine.Page) []engine.Value {
-	k := slices.IndexFunc(p.Columns, func(f *engine.Field) bool { return f.Name == p.Collection.Key })
+// PageKeys returns the key of each row of p, as Oracle.Keys does.
+func PageKeys(p *engine.Page) []engine.Value {
+	var idx []int
+	for _, kf := range p.Collection.KeyFields() {
+		idx = append(idx, slices.Index(p.Columns, kf))
+	}
 	out := make([]engine.Value, len(p.Rows))
 	for i, r := range p.Rows {
-		out[i] = r[k]
+		out[i] = KeyOf(r, idx)
 	}
 	return out
 }
@@ -258,7 +262,7 @@ func sameKeys(got, want []engine.Value) error {
 func testConcurrentWrites(t *testing.T, h Harness) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	const n = 3000
-	tb := RandomTable(rng, "churn", n, false)
+	tb := RandomTable(rng, "churn", n, IntKey)
 	o := NewOracle(tb)
 	src, write := h.Load(t, []*dataset.Table{tb})
 	e := NewEngine(t, src)
@@ -336,7 +340,7 @@ func testConcurrentWrites(t *testing.T, h Harness) {
 				t.Fatalf("page %d: %v", pages, err)
 			}
 			pages++
-			for _, k := range pageKeys(p) {
+			for _, k := range PageKeys(p) {
 				id := k.(int64)
 				seen[id]++
 				if stable[id] {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -68,12 +69,19 @@ func loadTable(ctx context.Context, conn *pgx.Conn, t *dataset.Table, progress d
 	names := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		d := quote(c.Name) + " " + columnType(c.Type)
-		if c.Name == t.Key {
+		if len(t.Key) == 1 && c.Name == t.Key[0] {
 			d += " PRIMARY KEY"
-		} else if !c.Nullable {
+		} else if !c.Nullable || slices.Contains(t.Key, c.Name) {
 			d += " NOT NULL"
 		}
 		defs[i], names[i] = d, c.Name
+	}
+	if len(t.Key) > 1 {
+		keys := make([]string, len(t.Key))
+		for i, k := range t.Key {
+			keys[i] = quote(k)
+		}
+		defs = append(defs, "PRIMARY KEY ("+strings.Join(keys, ", ")+")")
 	}
 	for _, stmt := range []string{
 		"DROP TABLE IF EXISTS " + quote(t.Name),

@@ -38,7 +38,7 @@ func TestLoad(t *testing.T) {
 	tb := &dataset.Table{
 		Name:    "words",
 		Columns: []dataset.Column{{Name: "w", Type: engine.TypeText}},
-		Key:     "w",
+		Key:     []string{"w"},
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, w := range []string{"é", "a", "B", "a b", "ab"} {
 				if !yield([]engine.Value{w}) {

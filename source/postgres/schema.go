@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -155,8 +156,41 @@ func (s *Source) discover(ctx context.Context, table string, view bool) (*engine
 	if view {
 		return c, nil // views have no key PostgreSQL could vouch for
 	}
-	// The primary key if it has one column, else the first (by name)
-	// single-column, non-partial unique index on a NOT NULL column.
+	key, err := s.keyColumns(ctx, reg, kinds)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range c.Fields {
+		if slices.Contains(key, f.Name) {
+			f.Nullable = false // a primary key's columns are NOT NULL
+		}
+	}
+	c.Key = key
+	return c, nil
+}
+
+// keyColumns returns the key of the table reg: its primary key, of one
+// column or several, else the first (by name) single-column, non-partial
+// unique index on a NOT NULL column; nil when it has neither. float8
+// cannot tell apart every pair of numerics, so a key with a numeric column
+// would not be unique as folio sees it and is passed over, as is JSON.
+func (s *Source) keyColumns(ctx context.Context, reg string, kinds map[string]kind) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT a.attname FROM pg_index i
+		CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+		WHERE i.indrelid = $1::regclass AND i.indisprimary AND k.n <= i.indnkeyatts
+		ORDER BY k.n`, reg)
+	if err != nil {
+		return nil, err
+	}
+	pk, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	unfit := func(c string) bool { return kinds[c] == kindNumeric || !kinds[c].engineType().Scalar() }
+	if len(pk) > 0 && !slices.ContainsFunc(pk, unfit) {
+		return pk, nil
+	}
 	var key string
 	err = s.pool.QueryRow(ctx, `SELECT a.attname FROM pg_index i
 		JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -166,16 +200,13 @@ func (s *Source) discover(ctx context.Context, table string, view bool) (*engine
 		ORDER BY i.indisprimary DESC, ic.relname COLLATE "C" LIMIT 1`, reg).Scan(&key)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return c, nil
+		return nil, nil
 	case err != nil:
 		return nil, err
+	case unfit(key):
+		return nil, nil
 	}
-	// float8 cannot tell apart every pair of numerics, so a numeric key
-	// would not be unique as folio sees it.
-	if kinds[key] != kindNumeric {
-		c.Key = key
-	}
-	return c, nil
+	return []string{key}, nil
 }
 
 // kind returns a column's kind, looking it up when the collection was not

@@ -22,7 +22,8 @@ func TestCollections(t *testing.T) {
 			u uuid, flag bool, data jsonb, raw bytea, f real, c char(3), big int8)`,
 		`CREATE TABLE u (code text NOT NULL, v int, CONSTRAINT u_code UNIQUE (code))`,
 		`CREATE TABLE nullable_unique (a int, b text UNIQUE)`,
-		`CREATE TABLE composite (a int, b int, PRIMARY KEY (a, b))`,
+		`CREATE TABLE composite (a int, b text, c int, PRIMARY KEY (b, a) INCLUDE (c))`,
+		`CREATE TABLE compnum (a int, n numeric, PRIMARY KEY (a, n))`,
 		`CREATE TABLE numkey (n numeric PRIMARY KEY)`,
 		`CREATE VIEW v AS SELECT id, name FROM p`,
 		`CREATE SCHEMA s2`,
@@ -40,15 +41,18 @@ func TestCollections(t *testing.T) {
 	for _, c := range cols {
 		names = append(names, c.Name)
 	}
-	if got, want := strings.Join(names, " "), "composite nullable_unique numkey p u v s2.x"; got != want {
+	if got, want := strings.Join(names, " "), "compnum composite nullable_unique numkey p u v s2.x"; got != want {
 		t.Fatalf("collections %q, want %q", got, want)
 	}
 	for _, tc := range []struct{ name, key string }{
-		{"p", "id"}, {"u", "code"}, {"nullable_unique", ""}, {"composite", ""}, {"numkey", ""}, {"v", ""}, {"s2.x", "id"},
+		{"p", "id"}, {"u", "code"}, {"nullable_unique", ""}, {"composite", "b,a"}, {"compnum", ""}, {"numkey", ""}, {"v", ""}, {"s2.x", "id"},
 	} {
-		if c := collection(t, s, tc.name); c.Key != tc.key {
+		if c := collection(t, s, tc.name); strings.Join(c.Key, ",") != tc.key {
 			t.Errorf("%s: key %q, want %q", tc.name, c.Key, tc.key)
 		}
+	}
+	if c := collection(t, s, "composite"); c.Fields[0].Nullable || c.Fields[1].Nullable || !c.Fields[2].Nullable {
+		t.Errorf("composite: the key's columns are NOT NULL, c is not: %v %v %v", c.Fields[0], c.Fields[1], c.Fields[2])
 	}
 	p := collection(t, s, "p")
 	want := map[string]engine.Type{
@@ -148,7 +152,7 @@ func bigTable(n int) *dataset.Table {
 			{Name: "id", Type: engine.TypeInt}, {Name: "g", Type: engine.TypeInt}, {Name: "s", Type: engine.TypeText},
 			{Name: "pad", Type: engine.TypeText, Nullable: true},
 		},
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{{Name: "big_g", Columns: []string{"g", "id"}}, {Name: "big_s", Columns: []string{"s", "id"}}},
 		Rows: func(yield func([]engine.Value) bool) {
 			for i := range n {
@@ -351,7 +355,7 @@ func TestByteOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, k := range keys(p) {
+			for _, k := range conformance.PageKeys(p) {
 				got = append(got, k.(int64))
 			}
 			if !p.HasNext {
@@ -377,7 +381,7 @@ func TestNullPlacementUsesIndex(t *testing.T) {
 	tb := &dataset.Table{
 		Name:    "nv",
 		Columns: []dataset.Column{{Name: "id", Type: engine.TypeInt}, {Name: "v", Type: engine.TypeFloat, Nullable: true}},
-		Key:     "id",
+		Key:     []string{"id"},
 		Indexes: []dataset.Index{{Name: "nv_v", Columns: []string{"v", "id"}}},
 		Rows: func(yield func([]engine.Value) bool) {
 			for i := range n {

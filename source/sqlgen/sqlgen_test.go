@@ -61,7 +61,7 @@ func (d fake) LimitAll() string { return d.limitAll }
 func (fake) False() string      { return "F" }
 
 func testCollection() *engine.Collection {
-	return &engine.Collection{Name: "c", Table: `t"x`, Key: "id", Fields: []*engine.Field{
+	return &engine.Collection{Name: "c", Table: `t"x`, Key: []string{"id"}, Fields: []*engine.Field{
 		{Name: "id", Column: "id", Type: engine.TypeInt},
 		{Name: "s", Column: "s", Type: engine.TypeText, Nullable: true},
 		{Name: "n", Column: "n", Type: engine.TypeInt, Nullable: true},

@@ -85,7 +85,7 @@ func TestFullTextSearch(t *testing.T) {
 			t.Errorf("field %s full-text %v, want %v", f.Name, f.FullText, want)
 		}
 	}
-	if docs.Key != "rowid" {
+	if !slices.Equal(docs.Key, []string{"rowid"}) {
 		t.Errorf("key %q, want rowid", docs.Key)
 	}
 

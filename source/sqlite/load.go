@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -222,15 +223,26 @@ func createTable(t *dataset.Table) string {
 			b.WriteString(", ")
 		}
 		b.WriteString(quote(c.Name) + " " + declFor(c.Type))
+		single := len(t.Key) == 1 && c.Name == t.Key[0]
 		switch {
-		case c.Name == t.Key && c.Type == engine.TypeInt:
+		case single && c.Type == engine.TypeInt:
 			// An alias of the rowid: the table's own order, never NULL.
 			b.WriteString(" PRIMARY KEY")
-		case c.Name == t.Key:
+		case single:
 			b.WriteString(" PRIMARY KEY NOT NULL")
-		case !c.Nullable:
+		case !c.Nullable || slices.Contains(t.Key, c.Name):
 			b.WriteString(" NOT NULL")
 		}
+	}
+	if len(t.Key) > 1 {
+		// A key of several columns is what join tables have, and those are
+		// the WITHOUT ROWID tables SQLite recommends for them.
+		keys := make([]string, len(t.Key))
+		for i, k := range t.Key {
+			keys[i] = quote(k)
+		}
+		b.WriteString(", PRIMARY KEY (" + strings.Join(keys, ", ") + ")) WITHOUT ROWID")
+		return b.String()
 	}
 	b.WriteString(")")
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 func seqTable(name string, n int) *dataset.Table {
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	return &dataset.Table{
-		Name: name, Key: "id", Len: n,
+		Name: name, Key: []string{"id"}, Len: n,
 		Columns: []dataset.Column{
 			{Name: "id", Type: engine.TypeInt},
 			{Name: "code", Type: engine.TypeText},
@@ -45,7 +46,7 @@ func TestLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "load.db") // the directory is created too
 	const n = 250_123                                    // several transactions and a partial last INSERT
 	texts := &dataset.Table{
-		Name: "codes", Key: "code",
+		Name: "codes", Key: []string{"code"},
 		Columns: []dataset.Column{{Name: "code", Type: engine.TypeText}, {Name: "n", Type: engine.TypeInt, Nullable: true}},
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, c := range []string{"b", "a", "c"} {
@@ -81,7 +82,7 @@ func TestLoad(t *testing.T) {
 
 	s := openSource(t, path)
 	seq := collection(t, s, "seq")
-	if seq.Key != "id" {
+	if !slices.Equal(seq.Key, []string{"id"}) {
 		t.Errorf("seq key %q, want id", seq.Key)
 	}
 	wantTypes := map[string]engine.Type{"id": engine.TypeInt, "code": engine.TypeText, "v": engine.TypeFloat, "at": engine.TypeTime}
@@ -100,7 +101,7 @@ func TestLoad(t *testing.T) {
 		t.Errorf("last rows %v", last)
 	}
 	codes := collection(t, s, "codes")
-	if codes.Key != "code" || codes.KeyField().Nullable {
+	if !slices.Equal(codes.Key, []string{"code"}) || codes.KeyField().Nullable {
 		t.Errorf("codes key %q", codes.Key)
 	}
 	if got := ids2(run(t, s, allPlan(codes))); fmt.Sprint(got) != "[a b c]" {

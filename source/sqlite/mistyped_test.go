@@ -74,7 +74,7 @@ func harvest(t testing.TB, e *engine.Engine, c *engine.Collection, q engine.Quer
 		if err != nil {
 			t.Fatalf("sort %v limit %d page %d: %v", q.Sort, limit, pages, err)
 		}
-		k := slices.IndexFunc(p.Columns, func(f *engine.Field) bool { return f.Name == c.Key })
+		k := slices.IndexFunc(p.Columns, func(f *engine.Field) bool { return f.Name == c.Key[0] })
 		var page []int64
 		for _, r := range p.Rows {
 			page = append(page, r[k].(int64))

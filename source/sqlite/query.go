@@ -43,7 +43,7 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	retry := *plan
 	switch {
 	case sent == 0:
-	case plan.Offset == 0 && keyed(plan) && !slices.Contains(at, -1):
+	case plan.Offset == 0 && plan.Collection.UniqueOrder(plan.Order) && !slices.Contains(at, -1):
 		retry.Seek = engine.SeekAfter(plan.Order, slices.Clone(last))
 		if retry.Limit > 0 {
 			retry.Limit -= sent
@@ -52,13 +52,6 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		return err
 	}
 	return s.query(ctx, &retry, emit)
-}
-
-// keyed reports whether plan's order ends with the collection's key, so
-// that the sort values of a row name exactly one position.
-func keyed(plan *engine.Plan) bool {
-	k := plan.Collection.KeyField()
-	return k != nil && len(plan.Order) > 0 && plan.Order[len(plan.Order)-1].Field == k
 }
 
 func (s *Source) query(ctx context.Context, plan *engine.Plan, emit func(engine.Row) error) (err error) {

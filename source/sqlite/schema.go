@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"folio/engine"
@@ -156,6 +157,20 @@ func kind(typ string) string {
 	return typ
 }
 
+// compositeKey reports whether a primary key of several columns (pks, by
+// index) can serve as the key: its columns are never NULL (WITHOUT ROWID
+// tables enforce it; rowid tables, an old SQLite quirk, only where declared,
+// and a NULL part would make two rows' keys equal to no one) and all of a
+// scalar type.
+func compositeKey(cols []tableColumn, fields []*engine.Field, pks []int, noRowid bool) bool {
+	for _, i := range pks {
+		if !noRowid && !cols[i].notNull || !fields[i].Type.Scalar() {
+			return false
+		}
+	}
+	return true
+}
+
 // tableColumn is one row of PRAGMA table_xinfo.
 type tableColumn struct {
 	name     string
@@ -207,20 +222,28 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts 
 		case !noRowid && strings.EqualFold(tc.declType, "INTEGER"):
 			// INTEGER PRIMARY KEY is the rowid itself: unique and never NULL.
 			f.Nullable = false
-			c.Key = f.Name
+			c.Key = []string{f.Name}
 			return c, nil
 		case tc.notNull || noRowid:
 			// WITHOUT ROWID tables enforce NOT NULL on the key; rowid tables
 			// (an old SQLite quirk) only when declared.
 			f.Nullable = false
-			c.Key = f.Name
+			c.Key = []string{f.Name}
 			return c, nil
 		}
+	}
+	if len(pks) > 1 && compositeKey(cols, c.Fields, pks, noRowid) {
+		slices.SortFunc(pks, func(a, b int) int { return cols[a].pk - cols[b].pk })
+		for _, i := range pks {
+			c.Fields[i].Nullable = false
+			c.Key = append(c.Key, c.Fields[i].Name)
+		}
+		return c, nil
 	}
 	if k, err := s.uniqueColumn(ctx, table, cols); err != nil {
 		return nil, err
 	} else if k != "" {
-		c.Key = k
+		c.Key = []string{k}
 		return c, nil
 	}
 	if noRowid {
@@ -235,7 +258,7 @@ func (s *Source) discover(ctx context.Context, table string, view, noRowid, fts 
 	}
 	rowid := &engine.Field{Name: rowidField, Column: rowidField, Type: engine.TypeInt, Sortable: true, Filterable: true}
 	c.Fields = append([]*engine.Field{rowid}, c.Fields...)
-	c.Key = rowidField
+	c.Key = []string{rowidField}
 	if !fts {
 		// A table without INTEGER PRIMARY KEY may have its rowids renumbered
 		// by VACUUM, and a cursor names a row by its rowid.

@@ -26,6 +26,8 @@ func TestCollections(t *testing.T) {
 		`CREATE TABLE uniqidx (a INTEGER NOT NULL, b TEXT NOT NULL)`,
 		`CREATE UNIQUE INDEX uniqidx_b ON uniqidx (b)`,
 		`CREATE TABLE composite (a TEXT, b INT, PRIMARY KEY (a, b)) WITHOUT ROWID`,
+		`CREATE TABLE compnn (a TEXT NOT NULL, b INT NOT NULL, c TEXT, PRIMARY KEY (b, a))`,
+		`CREATE TABLE compnull (a TEXT, b INT, PRIMARY KEY (a, b))`,
 		`CREATE TABLE worowid (k TEXT PRIMARY KEY, v REAL) WITHOUT ROWID`,
 		`CREATE TABLE plain (a TEXT, b INTEGER)`,
 		`CREATE TABLE shadow (rowid TEXT, b INTEGER)`,
@@ -73,7 +75,11 @@ func TestCollections(t *testing.T) {
 		{"uniq", "email", []fieldWant{{"a", engine.TypeText, true}, {"email", engine.TypeText, false}, {"nick", engine.TypeText, true}}},
 		{"uniqnull", "rowid", []fieldWant{{"rowid", engine.TypeInt, false}, {"email", engine.TypeText, true}}},
 		{"uniqidx", "b", []fieldWant{{"a", engine.TypeInt, false}, {"b", engine.TypeText, false}}},
-		{"composite", "", []fieldWant{{"a", engine.TypeText, false}, {"b", engine.TypeInt, false}}},
+		// A key of several columns, in the primary key's order; a rowid
+		// table's only when every one is declared NOT NULL.
+		{"composite", "a,b", []fieldWant{{"a", engine.TypeText, false}, {"b", engine.TypeInt, false}}},
+		{"compnn", "b,a", []fieldWant{{"a", engine.TypeText, false}, {"b", engine.TypeInt, false}, {"c", engine.TypeText, true}}},
+		{"compnull", "rowid", []fieldWant{{"rowid", engine.TypeInt, false}, {"a", engine.TypeText, true}, {"b", engine.TypeInt, true}}},
 		{"worowid", "k", []fieldWant{{"k", engine.TypeText, false}, {"v", engine.TypeFloat, true}}},
 		{"plain", "rowid", []fieldWant{{"rowid", engine.TypeInt, false}, {"a", engine.TypeText, true}, {"b", engine.TypeInt, true}}},
 		{"shadow", "", []fieldWant{{"rowid", engine.TypeText, true}, {"b", engine.TypeInt, true}}},
@@ -92,7 +98,7 @@ func TestCollections(t *testing.T) {
 			if c == nil {
 				t.Fatalf("table %s not discovered", tt.table)
 			}
-			if c.Key != tt.key {
+			if strings.Join(c.Key, ",") != tt.key {
 				t.Errorf("key %q, want %q", c.Key, tt.key)
 			}
 			if len(c.DefaultSort) != 0 {

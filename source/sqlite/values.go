@@ -248,7 +248,7 @@ type rowDecoder struct {
 	// key column); told marks the columns it was told of.
 	misfit func(f *engine.Field, stored, key any)
 	told   []bool
-	key    int // index of the key column in columns, or -1
+	key    []int // indexes of the key's columns in columns (-1: not selected)
 }
 
 func newRowDecoder(c *engine.Collection, columns []*engine.Field, layouts []timeLayout, misfit func(f *engine.Field, stored, key any)) *rowDecoder {
@@ -256,7 +256,7 @@ func newRowDecoder(c *engine.Collection, columns []*engine.Field, layouts []time
 		columns: columns, layouts: layouts,
 		lastRaw: make([]string, len(columns)), lastVal: make([]engine.Value, len(columns)),
 		misfit: misfit, told: make([]bool, len(columns)),
-		key: slices.Index(columns, c.KeyField()),
+		key: keyColumns(c, columns),
 	}
 }
 
@@ -291,11 +291,29 @@ func (d *rowDecoder) tell(i int, raw []any) {
 		return
 	}
 	d.told[i] = true
-	var key any
-	if d.key >= 0 {
-		key = raw[d.key]
+	var parts []any
+	for _, k := range d.key {
+		if k >= 0 {
+			parts = append(parts, raw[k])
+		}
+	}
+	var key any // nil when the row's key is not selected
+	switch len(parts) {
+	case 0:
+	case 1:
+		key = parts[0]
+	default:
+		key = parts
 	}
 	d.misfit(d.columns[i], raw[i], key)
+}
+
+func keyColumns(c *engine.Collection, columns []*engine.Field) []int {
+	var out []int
+	for _, kf := range c.KeyFields() {
+		out = append(out, slices.Index(columns, kf))
+	}
+	return out
 }
 
 // decode converts what the driver returns for a column to the engine's

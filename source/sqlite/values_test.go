@@ -18,7 +18,7 @@ import (
 // tableOf builds a dataset table from literal rows.
 func tableOf(name, key string, cols []dataset.Column, rows [][]engine.Value, idx ...dataset.Index) *dataset.Table {
 	return &dataset.Table{
-		Name: name, Key: key, Columns: cols, Indexes: idx, Len: len(rows),
+		Name: name, Key: strings.Split(key, ","), Columns: cols, Indexes: idx, Len: len(rows),
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, r := range rows {
 				if !yield(r) {

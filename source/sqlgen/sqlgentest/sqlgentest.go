@@ -42,7 +42,7 @@ func Table() *dataset.Table {
 			{Name: "b", Type: engine.TypeBytes, Nullable: true},
 			{Name: `q"t`, Type: engine.TypeText, Nullable: true},
 		},
-		Key: "id",
+		Key: []string{"id"},
 		Rows: func(yield func([]engine.Value) bool) {
 			for _, r := range rows {
 				if !yield(r) {

@@ -27,6 +27,9 @@ type Config struct {
 	// Mounts lists the dialects to serve and where. With no native mount,
 	// the native API is served at /v1.
 	Mounts []Mount `yaml:"mounts"`
+	// Limits bound the work each request may cause and the rate each
+	// client may send requests at.
+	Limits Limits `yaml:"limits"`
 
 	// lines records where each collection entry and mount was written, so
 	// that errors found by Apply can point at the file.
@@ -44,6 +47,9 @@ type Collection struct {
 	DefaultLimit int      `yaml:"default_limit"` // page size when the client names none
 	MaxLimit     int      `yaml:"max_limit"`     // largest page size a client may ask for
 	MaxOffset    int      `yaml:"max_offset"`    // deepest row offset paging may reach
+	// RateLimit bounds the requests each client may send for this
+	// collection, in place of limits.rate_limit.
+	RateLimit *Rate `yaml:"rate_limit"`
 }
 
 // KeyNames names a key's fields: `key: id` for one, `key: [member, group]`
@@ -200,6 +206,9 @@ func (c *Config) validate() error {
 			return c.errorf(at, "collection %q: name %q must be letters, digits, '_', '-' or '.'", name, col.Name)
 		}
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
 	excluded := map[string]bool{}
 	for i, name := range c.Exclude {
 		at := fmt.Sprintf("exclude.%d", i)
@@ -275,6 +284,8 @@ func lines(root *yaml.Node) map[string]int {
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				out["collections."+v.Content[j].Value] = v.Content[j].Line
 			}
+		case k.Value == "limits":
+			out["limits"] = k.Line
 		case (k.Value == "mounts" || k.Value == "exclude") && v.Kind == yaml.SequenceNode:
 			for j, m := range v.Content {
 				out[fmt.Sprintf("%s.%d", k.Value, j)] = m.Line

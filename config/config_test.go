@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"folio/engine"
 )
@@ -45,6 +46,11 @@ func TestParseErrors(t *testing.T) {
 		{"exclude and configure", "collections:\n  items:\n    max_limit: 5\nexclude: [items]\n", `line 4: exclude: "items" is excluded and configured`},
 		{"exclude nothing", "exclude:\n  - \"\"\n", "line 2: exclude: an empty name"},
 		{"exclude not a list", "exclude: items\n", "line 1"},
+		{"negative timeout", "limits:\n  query_timeout: -1s\n", "line 1: limits: query_timeout"},
+		{"timeout not a duration", "limits:\n  query_timeout: soon\n", "line 2"},
+		{"rate without per", "limits:\n  rate_limit: {requests: 5}\n", "per must be a positive duration"},
+		{"rate of nothing", "limits:\n  rate_limit: {requests: 0, per: 1s}\n", "requests must be 1 or more"},
+		{"collection rate", "collections:\n  items:\n    rate_limit: {requests: 5, per: 0s}\n", `line 2: collection "items": rate_limit: per`},
 		{"key not names", "collections:\n  items:\n    key: {a: b}\n", "line 3"},
 	}
 	for _, tt := range tests {
@@ -257,5 +263,39 @@ func TestApplyCompositeKey(t *testing.T) {
 	}
 	if !slices.Equal(out[0].Key, []string{"title"}) || out[0].KeyField() == nil {
 		t.Errorf("items: key %v", out[0].Key)
+	}
+}
+
+// TestLimits: the limits section reads durations and rates, a burst
+// defaults to the rate's requests, and an absent timeout is told apart
+// from none.
+func TestLimits(t *testing.T) {
+	cfg, err := Parse([]byte("limits:\n  query_timeout: 2500ms\n  costly_queries: 3\n  rate_limit: {requests: 600, per: 1m}\ncollections:\n  items:\n    rate_limit: {requests: 2, per: 1s, burst: 10}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits
+	if l.QueryTimeout == nil || *l.QueryTimeout != 2500*time.Millisecond || l.CostlyQueries != 3 {
+		t.Errorf("limits %+v", l)
+	}
+	if r := l.RateLimit; r == nil || r.PerSecond() != 10 || r.Burst != 600 {
+		t.Errorf("rate %+v", r)
+	}
+	if r := cfg.Collections["items"].RateLimit; r == nil || r.PerSecond() != 2 || r.Burst != 10 {
+		t.Errorf("items rate %+v", r)
+	}
+	none, err := Parse([]byte("limits:\n  query_timeout: 0s\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.Limits.QueryTimeout == nil || *none.Limits.QueryTimeout != 0 {
+		t.Errorf("query_timeout 0s: %v", none.Limits.QueryTimeout)
+	}
+	empty, err := Parse(nil, "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Limits.QueryTimeout != nil || empty.Limits.RateLimit != nil {
+		t.Errorf("no limits section: %+v", empty.Limits)
 	}
 }

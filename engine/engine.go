@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Source is a database behind the engine.
@@ -116,11 +117,16 @@ type Engine struct {
 	cols   map[string]*Collection
 	names  []string
 	totals *totalCache
+	limits Limits
+	costly chan struct{} // a token per costly operation running; nil: no bound
 }
 
 // New returns an Engine that publishes cols from src and signs cursors with signer.
-func New(src Source, signer *Signer, cols []*Collection) (*Engine, error) {
+func New(src Source, signer *Signer, cols []*Collection, opts ...Option) (*Engine, error) {
 	e := &Engine{src: src, signer: signer, cols: map[string]*Collection{}, totals: newTotalCache(4096)}
+	for _, o := range opts {
+		o(e)
+	}
 	for _, c := range cols {
 		if _, dup := e.cols[c.Name]; dup {
 			return nil, fmt.Errorf("collection %q is defined twice", c.Name)
@@ -161,6 +167,8 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := e.bound(ctx)
+	defer cancel()
 	limit := w.Limit
 	if limit == 0 {
 		limit = c.DefaultLimit
@@ -178,6 +186,15 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 		p.Fields = append(p.Fields, slices.Index(r.columns, f))
 	}
 	plan := &Plan{Collection: c, Columns: r.columns, Filters: r.filters, Order: r.order, Limit: limit + 1}
+	admitted := false
+	if heavy(r.filters) || offset && off >= HeavyOffset {
+		release, err := e.admit(ctx)
+		if err != nil {
+			return nil, sourceError(ctx, err)
+		}
+		defer release()
+		admitted = true
+	}
 	if keyset {
 		err = e.keysetPage(ctx, r, w.At, plan, p)
 	} else {
@@ -187,7 +204,7 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 		return nil, err
 	}
 	if mode != TotalNone {
-		t, err := e.total(ctx, r, mode)
+		t, err := e.total(ctx, r, mode, admitted)
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +224,9 @@ func (e *Engine) Total(ctx context.Context, c *Collection, q Query, mode TotalMo
 	if err != nil {
 		return Total{}, err
 	}
-	return e.total(ctx, r, mode)
+	ctx, cancel := e.bound(ctx)
+	defer cancel()
+	return e.total(ctx, r, mode, false)
 }
 
 // CountPage is the answer to a client that asks for no rows (JSON:API's
@@ -355,11 +374,30 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, 
 	if err := start(r.columns, out); err != nil {
 		return err
 	}
+	// The time limit holds until the first row: an export that is sending
+	// takes as long as its client reads.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	limit := func() {}
+	if d := e.limits.QueryTime; d > 0 {
+		t := time.AfterFunc(d, func() { cancel(&overTime{d}) })
+		defer t.Stop()
+		limit = func() {
+			t.Stop()
+			limit = func() {}
+		}
+	}
+	release, err := e.admit(ctx)
+	if err != nil {
+		return sourceError(ctx, err)
+	}
+	defer release()
 	// A failure of the caller's own emit (its output is full, its client
 	// went away) is the caller's to report as it is: passed through the
 	// source, it would come back as the database's fault.
 	var emitErr error
 	err = e.src.Query(ctx, plan, func(row Row) error {
+		limit()
 		if err := emit(row); err != nil {
 			emitErr = err
 			return err
@@ -380,6 +418,9 @@ func sourceError(ctx context.Context, err error) error {
 	}
 	if _, ok := AsError(err); ok {
 		return err
+	}
+	if limit, ok := overLimit(ctx); ok {
+		return timeout(limit)
 	}
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("query cancelled: %w", errors.Join(ctx.Err(), err))

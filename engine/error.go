@@ -23,6 +23,16 @@ const (
 	CodeTooLarge Code = "body_too_large"
 	// CodeUnavailable: the source cannot answer now; the client may retry (HTTP 503).
 	CodeUnavailable Code = "unavailable"
+	// CodeBusy: the server runs as many costly queries as it runs at once,
+	// and this one waited its time limit for a turn; the client may retry
+	// (HTTP 503).
+	CodeBusy Code = "busy"
+	// CodeTimeout: the query ran longer than the server's time limit and
+	// was cancelled; the same request would meet it again (HTTP 504).
+	CodeTimeout Code = "query_timeout"
+	// CodeRateLimited: the client sent more requests than its rate allows;
+	// it may retry after the time it is told (HTTP 429).
+	CodeRateLimited Code = "rate_limited"
 	// CodeInternal: a fault of folio's own, or a statement the database
 	// cannot run on the data it holds; never the client's, and no retry
 	// helps (HTTP 500).

@@ -28,7 +28,7 @@ func newTotalCache(max int) *totalCache {
 	return &totalCache{max: max, entries: map[totalKey]totalEntry{}}
 }
 
-func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode) (Total, error) {
+func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode, admitted bool) (Total, error) {
 	if mode == TotalEstimate {
 		n, err := e.src.Estimate(ctx, r.c, r.filters)
 		if err != nil {
@@ -50,6 +50,14 @@ func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode) (Total,
 	c.mu.Unlock()
 	if ok && ent.version == v {
 		return Total{Count: ent.count}, nil
+	}
+	if !admitted {
+		// A count reads every row the filters select: costly.
+		release, err := e.admit(ctx)
+		if err != nil {
+			return Total{}, sourceError(ctx, err)
+		}
+		defer release()
 	}
 	n, err := e.src.Count(ctx, r.c, r.filters)
 	if err != nil {

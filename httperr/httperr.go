@@ -31,8 +31,12 @@ func Status(c engine.Code) int {
 		return http.StatusMethodNotAllowed
 	case engine.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case engine.CodeUnavailable:
+	case engine.CodeUnavailable, engine.CodeBusy:
 		return http.StatusServiceUnavailable
+	case engine.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case engine.CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -119,10 +123,15 @@ func (x *Writer) classify(w http.ResponseWriter, r *http.Request, err error) (in
 	}
 	if e, ok := engine.AsError(err); ok {
 		e = Bound(e)
-		if e.Code == engine.CodeUnavailable {
+		switch e.Code {
+		case engine.CodeUnavailable:
 			// e.Err is the cause the client is not shown; the log needs it.
 			x.log().WarnContext(r.Context(), "source unavailable", "path", r.URL.Path, "err", e.Err)
 			w.Header().Set("Retry-After", "1")
+		case engine.CodeBusy:
+			w.Header().Set("Retry-After", "1")
+		case engine.CodeTimeout:
+			x.log().WarnContext(r.Context(), "query over its time limit", "path", r.URL.Path)
 		}
 		if s, ok := x.Statuses[e.Code]; ok {
 			return s, e

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"folio/config"
@@ -48,6 +49,11 @@ type Options struct {
 	// requests while the data is unchanged; 0 means DefaultCacheBytes and a
 	// negative value turns the cache off.
 	CacheBytes int64
+	// RateLimit bounds the requests each client address may send (per
+	// collection, each its own bucket); nil: no bound. CollectionRates
+	// gives collections, by published name, a rate of their own instead.
+	RateLimit       *config.Rate
+	CollectionRates map[string]*config.Rate
 }
 
 // Server is folio's HTTP server.
@@ -76,6 +82,17 @@ func New(o Options) (*Server, error) {
 	if body <= 0 {
 		body = DefaultMaxBodyBytes
 	}
+	var cached func(http.Handler) http.Handler
+	cache := o.CacheBytes
+	if cache == 0 {
+		cache = DefaultCacheBytes
+	}
+	if cache > 0 {
+		// One cache for every mount; each mount consults it behind its own
+		// rate limit, so that a cached answer is no way around the limit.
+		cached = cacheResponses(newPageCache(o.Engine.Source(), cache))
+	}
+	rates := newRateLimits(o.RateLimit, o.CollectionRates)
 	mux := http.NewServeMux()
 	readiness := ready(o.Engine.Source())
 	mux.Handle("GET /healthz", readiness)
@@ -101,21 +118,18 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 		// Every answer of a mount has the mount's shape, those of the
-		// body limit and of a panic included.
+		// body limit, the rate limit and of a panic included.
 		errs := h.(errorWriter).Errors()
+		if cached != nil {
+			h = cached(h)
+		}
+		h = limitRate(rates, mountCollection(group), errs)(h)
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)
 		mux.Handle(m.Path+"/", h)
 	}
 	var h http.Handler = mux
-	cache := o.CacheBytes
-	if cache == 0 {
-		cache = DefaultCacheBytes
-	}
-	if cache > 0 {
-		h = cacheResponses(newPageCache(o.Engine.Source(), cache))(h)
-	}
-	// Outside the mounts (the cache, the health checks) folio answers in the
+	// Outside the mounts (the health checks) folio answers in the
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
 	h = accessLog(log)(h)
@@ -144,6 +158,28 @@ func groupMounts(mounts []config.Mount) [][]config.Mount {
 		groups = append(groups, []config.Mount{m})
 	}
 	return groups
+}
+
+// mountCollection returns the function that names the collection a
+// request to the mounts of group is for: the path's first segment under a
+// native mount, the method's collection under GOCDB's, else the mount's.
+func mountCollection(group []config.Mount) func(*http.Request) string {
+	m := group[0]
+	switch {
+	case m.Dialect == config.Native:
+		prefix := m.Path + "/"
+		return func(r *http.Request) string {
+			name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
+			return name
+		}
+	case len(group) > 1:
+		byMethod := map[string]string{}
+		for _, g := range group {
+			byMethod[strings.ToLower(g.Options["method"])] = g.Collection
+		}
+		return func(r *http.Request) string { return byMethod[strings.ToLower(r.URL.Query().Get("method"))] }
+	}
+	return func(*http.Request) string { return m.Collection }
 }
 
 // dialect builds the handler of one mount.

@@ -86,7 +86,11 @@ func serve(ctx context.Context, args []string) error {
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
+	queryTimeout := fs.Duration("query-timeout", engine.DefaultQueryTime, "longest a page, record or count may run (and an export until its first row); 0 for no limit (default: the config's limits.query_timeout, else 5s)")
+	costly := fs.Int("costly-queries", 0, "how many costly queries (exact counts, exports, deep offsets, heavy filters) run at once (default: the config's limits.costly_queries, else half the CPUs)")
 	fs.Parse(args)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), replicas, os.Stdout, log)
@@ -108,11 +112,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.New(p.src, signer, p.cols)
+	cfg := p.cfg
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	e, err := engine.New(p.src, signer, p.cols, engine.WithLimits(limits(cfg.Limits, set, *queryTimeout, *costly)))
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: p.cfg.MountList(), Logger: log})
+	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log,
+		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates()})
 	if err != nil {
 		return err
 	}
@@ -337,4 +346,23 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(1 << 30)
 	}
+}
+
+// limits are the engine's limits: a flag given on the command line, else
+// the configuration's, else the default.
+func limits(cfg config.Limits, set map[string]bool, queryTimeout time.Duration, costly int) engine.Limits {
+	l := engine.Limits{QueryTime: engine.DefaultQueryTime, Costly: engine.DefaultCostly()}
+	switch {
+	case set["query-timeout"]:
+		l.QueryTime = queryTimeout
+	case cfg.QueryTimeout != nil:
+		l.QueryTime = *cfg.QueryTimeout
+	}
+	switch {
+	case set["costly-queries"] && costly > 0:
+		l.Costly = costly
+	case cfg.CostlyQueries > 0:
+		l.Costly = cfg.CostlyQueries
+	}
+	return l
 }

@@ -39,6 +39,9 @@ var titles = map[engine.Code]string{
 	engine.CodeMethodNotAllowed: "Method not allowed",
 	engine.CodeTooLarge:         "Request body too large",
 	engine.CodeUnavailable:      "Service unavailable",
+	engine.CodeBusy:             "Service unavailable",
+	engine.CodeTimeout:          "Query timeout",
+	engine.CodeRateLimited:      "Too many requests",
 	engine.CodeInternal:         "Internal server error",
 }
 

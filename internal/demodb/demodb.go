@@ -274,14 +274,20 @@ func Open(t testing.TB, path string, cfg *config.Config) *engine.Engine {
 // the collections src finds (nil: as found), cursors signed with one secret.
 func NewEngine(t testing.TB, src engine.Source, cfg *config.Config) *engine.Engine {
 	t.Helper()
-	e, err := newEngine(src, cfg)
+	return NewEngineWith(t, src, cfg)
+}
+
+// NewEngineWith is NewEngine with the engine's options.
+func NewEngineWith(t testing.TB, src engine.Source, cfg *config.Config, opts ...engine.Option) *engine.Engine {
+	t.Helper()
+	e, err := newEngine(src, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-func newEngine(src engine.Source, cfg *config.Config) (*engine.Engine, error) {
+func newEngine(src engine.Source, cfg *config.Config, opts ...engine.Option) (*engine.Engine, error) {
 	found, err := src.Collections(context.Background())
 	if err != nil {
 		return nil, err
@@ -294,7 +300,7 @@ func newEngine(src engine.Source, cfg *config.Config) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(src, signer, cols)
+	return engine.New(src, signer, cols, opts...)
 }
 
 // Quiet returns a logger that discards everything, for handlers whose log

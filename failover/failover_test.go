@@ -1,0 +1,394 @@
+// Package failover tests folio across a failover of its PostgreSQL
+// primary managed by Patroni: the primary's machine dies in the middle of
+// a harvest, Patroni promotes the replica, and folio, which reaches the
+// cluster through one multi-host URL, serves from the new primary without
+// a restart while the harvest goes on from its cursor.
+package failover
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"folio/client"
+	"folio/dataset"
+	"folio/engine"
+	"folio/internal/patronitest"
+	"folio/server"
+	"folio/source/conformance"
+	"folio/source/postgres"
+)
+
+// answer is one response a client saw.
+type answer struct {
+	url        string
+	status     int
+	retryAfter string
+	code       string // the native error code, for an error
+	err        error  // no response at all
+}
+
+// recorder passes requests on and keeps every answer, so that the test
+// sees what the harvest client retried away.
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen []answer
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	a := answer{url: req.URL.String(), err: err}
+	if err == nil {
+		a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+		if resp.StatusCode != http.StatusOK {
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr != nil {
+				a.err = rerr
+			}
+			var e struct{ Error struct{ Code string } }
+			_ = json.Unmarshal(body, &e)
+			a.code = e.Error.Code
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, a)
+	r.mu.Unlock()
+	return resp, err
+}
+
+func (r *recorder) answers() []answer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+// serve runs one folio node on db, as `folio serve --db URL` does, with the
+// page cache on, and returns its base URL.
+func serve(t *testing.T, db string) string {
+	t.Helper()
+	ctx := context.Background()
+	src, err := postgres.Open(ctx, db, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := engine.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := src.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(src, signer, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Engine: e, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// envelope is the native page, with what the test reads.
+type envelope struct {
+	Data []struct {
+		ID int64 `json:"id"`
+	} `json:"data"`
+	Page struct {
+		Total *int64 `json:"total"`
+	} `json:"page"`
+}
+
+// TestPatroniFailover harvests a collection through folio while a writer
+// inserts rows, and kills the primary's machine (Patroni and PostgreSQL,
+// SIGKILL) halfway. Patroni promotes the replica once the dead leader's
+// lease runs out; folio notices through its multi-host URL
+// (target_session_attrs=read-write) without a restart. The harvest, by
+// folio's client package, goes on from its cursor: every row that existed
+// throughout appears exactly once and in order, and every answer any
+// client got was a page or folio's 503 with Retry-After. Afterwards a
+// cached page and a cached total read before the failover are not served
+// again: both match the new primary. It logs the time from the kill to
+// the first good page.
+func TestPatroniFailover(t *testing.T) {
+	ctx := context.Background()
+	const rows, limit = 3000, 50
+	cluster := patronitest.Start(t, 2)
+	old := cluster.Primary(t)
+	db := cluster.CreateDB(t, "folio")
+	rng := mrand.New(mrand.NewPCG(8, 11))
+	tb := conformance.RandomTable(rng, "items", rows, false)
+	if err := postgres.Load(ctx, db, []*dataset.Table{tb}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cluster.WaitReplayed(t)
+	w, err := pgxpool.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	original := map[int64]bool{}
+	var want []int64
+	r, err := w.Query(ctx, "SELECT id FROM items ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		original[id] = true
+		want = append(want, id)
+	}
+	if err := r.Err(); err != nil || len(want) != rows {
+		t.Fatalf("%d rows loaded, %v", len(want), err)
+	}
+
+	base := serve(t, db)
+	rec := &recorder{next: http.DefaultTransport.(*http.Transport).Clone()}
+	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
+	first := base + "/v1/items?sort=id&limit=" + fmt.Sprint(limit)
+	totalURL := base + "/v1/items?limit=1&total=exact"
+	get := func(link string) envelope {
+		t.Helper()
+		resp, err := hc.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v %s", link, resp.StatusCode, err, body)
+		}
+		var e envelope
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("GET %s: %v", link, err)
+		}
+		return e
+	}
+	// Both are now in the page cache (and the count in the totals cache),
+	// filed under the old primary's version.
+	get(first)
+	get(totalURL)
+
+	// The writer inserts ids the table does not hold, in random order, and
+	// goes on through the failover as an application would: it retries
+	// until the new primary takes the write.
+	var fresh []int64
+	for id := int64(-rows); id < 2*rows; id++ {
+		if !original[id] {
+			fresh = append(fresh, id)
+		}
+	}
+	rng.Shuffle(len(fresh), func(i, j int) { fresh[i], fresh[j] = fresh[j], fresh[i] })
+	wctx, stopWriter := context.WithCancel(ctx)
+	var inserted atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { stopWriter(); wg.Wait() })
+	wg.Go(func() {
+		for _, id := range fresh {
+			for wctx.Err() == nil {
+				_, err := w.Exec(wctx, `INSERT INTO items (id, t) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
+				if err == nil {
+					inserted.Add(1)
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if wctx.Err() != nil {
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+
+	// probe asks for a page every 100 ms from the kill on, without waiting
+	// as Retry-After asks, to time when folio serves again; watch times
+	// when Patroni has promoted a new primary.
+	var killedAt time.Time
+	var probed, promoted atomic.Int64 // nanoseconds after the kill
+	probe := func() {
+		for {
+			resp, err := hc.Get(base + "/v1/items?sort=-id&limit=1")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					probed.Store(int64(time.Since(killedAt)))
+					return
+				}
+			}
+			if time.Since(killedAt) > 2*time.Minute {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	watch := func() {
+		for time.Since(killedAt) < 2*time.Minute {
+			for _, m := range cluster.Members() {
+				if m != old && m.IsPrimary() {
+					promoted.Store(int64(time.Since(killedAt)))
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	cl := client.New(client.Options{HTTPClient: hc, MaxRetries: 200, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
+	cp, err := client.Start(client.Request{URL: first}, client.Native, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	seen := map[int64]int{}
+	var resumed time.Duration // from the kill to the harvest's next page
+	pages := 0
+	for p, err := range cl.Pages(ctx, cp) {
+		if err != nil {
+			t.Fatalf("harvest, page %d: %v", pages+1, err)
+		}
+		pages++
+		if !killedAt.IsZero() && resumed == 0 {
+			resumed = time.Since(killedAt)
+		}
+		for _, raw := range p.Records {
+			var row struct{ ID int64 }
+			if err := json.Unmarshal(raw, &row); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) > 0 && row.ID <= got[len(got)-1] {
+				t.Fatalf("page %d: id %d after %d", pages, row.ID, got[len(got)-1])
+			}
+			seen[row.ID]++
+			got = append(got, row.ID)
+		}
+		if pages == rows/limit/2 {
+			killedAt = time.Now()
+			old.Kill(t)
+			wg.Go(probe)
+			wg.Go(watch)
+		}
+	}
+	stopWriter()
+	wg.Wait()
+	if killedAt.IsZero() || resumed == 0 {
+		t.Fatalf("the harvest of %d pages ended before the failover", pages)
+	}
+
+	now := cluster.Primary(t)
+	if now == old {
+		t.Fatalf("%s still leads after it was killed", old.Name)
+	}
+	if tl := now.Timeline(t); tl < 2 {
+		t.Fatalf("new primary %s on timeline %d: it was not promoted", now.Name, tl)
+	}
+	var gotOriginal []int64
+	for _, id := range got {
+		if original[id] {
+			gotOriginal = append(gotOriginal, id)
+		}
+	}
+	if !slices.Equal(gotOriginal, want) {
+		t.Fatalf("%d of the %d original rows harvested, or out of order", len(gotOriginal), len(want))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("id %d seen %d times", id, n)
+		}
+	}
+
+	// Every answer was a page or folio's 503 with Retry-After, and the
+	// failover was seen.
+	unavailable := 0
+	for _, a := range rec.answers() {
+		switch {
+		case a.err != nil:
+			t.Errorf("GET %s: %v", a.url, a.err)
+		case a.status == http.StatusOK:
+		case a.status == http.StatusServiceUnavailable && a.retryAfter != "" && a.code == "unavailable":
+			unavailable++
+		default:
+			t.Errorf("GET %s: %d, Retry-After %q, code %q; want 200, or 503 with Retry-After and unavailable", a.url, a.status, a.retryAfter, a.code)
+		}
+	}
+	if unavailable == 0 {
+		t.Error("no client saw a 503 while no primary was up: the kill did not reach the harvest")
+	}
+
+	// The page and the total cached before the failover are not served
+	// again: they match the new primary, which the writer wrote to.
+	var n int64
+	if err := w.QueryRow(ctx, "SELECT count(*) FROM items").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if tot := get(totalURL).Page.Total; tot == nil || *tot != n {
+		t.Errorf("total after the failover %v, want %d (the new primary's count)", tot, n)
+	}
+	var head []int64
+	r, err = w.Query(ctx, "SELECT id FROM items ORDER BY id LIMIT $1", limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		head = append(head, id)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var page []int64
+	for _, d := range get(first).Data {
+		page = append(page, d.ID)
+	}
+	if !slices.Equal(page, head) {
+		t.Errorf("first page after the failover %v, want the new primary's %v", page, head)
+	}
+	if resumed > patronitest.TTL+30*time.Second {
+		t.Errorf("the harvest went on %v after the kill, want within the leader's TTL (%v) and 30 s", resumed, patronitest.TTL)
+	}
+	t.Logf("killed %s after page %d; %s promoted after %v; folio's first good page after %v (probing every 100 ms), the harvest's next page after %v (honouring Retry-After); %d answers 503, %d pages, %d rows (%d inserted during the harvest)",
+		old.Name, rows/limit/2, now.Name, time.Duration(promoted.Load()).Round(time.Millisecond), time.Duration(probed.Load()).Round(time.Millisecond),
+		resumed.Round(time.Millisecond), unavailable, pages, len(got), inserted.Load())
+}

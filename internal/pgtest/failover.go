@@ -49,8 +49,8 @@ func (s *Server) Promote(t testing.TB) {
 }
 
 // KillPostmaster sends SIGKILL to the postmaster of the cluster in data
-// (its pid is the first line of postmaster.pid) and then to every process
-// whose parent it was. The children go too because a backend outlives its
+// (its pid is the first line of postmaster.pid, and its command line names
+// data) and then to every process whose parent it was. The children go too because a backend outlives its
 // postmaster until it next looks, and a client connected to it would go on
 // being answered by a server that is meant to be gone.
 func KillPostmaster(data string) error {
@@ -62,6 +62,12 @@ func KillPostmaster(data string) error {
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(line)))
 	if err != nil || pid <= 1 {
 		return fmt.Errorf("postmaster.pid: bad pid %q", line)
+	}
+	// A file left by a server that died may name a pid that another
+	// process has taken since.
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || !bytes.Contains(cmdline, []byte(data)) {
+		return fmt.Errorf("no postmaster of %s runs as pid %d", data, pid)
 	}
 	// The children are listed first: once the postmaster is gone they are
 	// handed to another parent and can no longer be told apart.

@@ -19,9 +19,11 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"folio/client"
@@ -80,8 +82,8 @@ func (r *recorder) answers() []answer {
 }
 
 // serve runs one folio node on db, as `folio serve --db URL` does, with the
-// page cache on, and returns its base URL.
-func serve(t *testing.T, db string) string {
+// page cache on, and returns its base URL and its source.
+func serve(t *testing.T, db string) (string, *postgres.Source) {
 	t.Helper()
 	ctx := context.Background()
 	src, err := postgres.Open(ctx, db, postgres.Options{})
@@ -122,7 +124,7 @@ func serve(t *testing.T, db string) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), src
 }
 
 // envelope is the native page, with what the test reads.
@@ -181,7 +183,7 @@ func TestPatroniFailover(t *testing.T) {
 		t.Fatalf("%d rows loaded, %v", len(want), err)
 	}
 
-	base := serve(t, db)
+	base, src := serve(t, db)
 	rec := &recorder{next: http.DefaultTransport.(*http.Transport).Clone()}
 	hc := &http.Client{Transport: rec, Timeout: 30 * time.Second}
 	first := base + "/v1/items?sort=id&limit=" + fmt.Sprint(limit)
@@ -220,14 +222,35 @@ func TestPatroniFailover(t *testing.T) {
 	rng.Shuffle(len(fresh), func(i, j int) { fresh[i], fresh[j] = fresh[j], fresh[i] })
 	wctx, stopWriter := context.WithCancel(ctx)
 	var inserted atomic.Int64
+	var acked struct {
+		sync.Mutex
+		ids []int64 // inserts whose commit returned
+	}
+	// The writer pauses between two inserts when it receives a channel on
+	// pause, until that channel is closed.
+	pause := make(chan chan struct{})
+	writerDone := make(chan struct{})
 	var wg sync.WaitGroup
 	t.Cleanup(func() { stopWriter(); wg.Wait() })
 	wg.Go(func() {
+		defer close(writerDone)
 		for _, id := range fresh {
 			for wctx.Err() == nil {
+				select {
+				case resume := <-pause:
+					select {
+					case <-resume:
+					case <-wctx.Done():
+						return
+					}
+				default:
+				}
 				_, err := w.Exec(wctx, `INSERT INTO items (id, t) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC))
 				if err == nil {
 					inserted.Add(1)
+					acked.Lock()
+					acked.ids = append(acked.ids, id)
+					acked.Unlock()
 					break
 				}
 				time.Sleep(50 * time.Millisecond)
@@ -281,6 +304,8 @@ func TestPatroniFailover(t *testing.T) {
 	var got []int64
 	seen := map[int64]int{}
 	var resumed time.Duration // from the kill to the harvest's next page
+	var version, versionAtKill uint64
+	var resumeWriter chan struct{}
 	pages := 0
 	for p, err := range cl.Pages(ctx, cp) {
 		if err != nil {
@@ -289,6 +314,19 @@ func TestPatroniFailover(t *testing.T) {
 		pages++
 		if !killedAt.IsZero() && resumed == 0 {
 			resumed = time.Since(killedAt)
+		}
+		// The version never goes back, across the failover too.
+		v, err := src.Version(ctx)
+		if err != nil {
+			t.Fatalf("version after page %d: %v", pages, err)
+		}
+		if v < version {
+			t.Fatalf("version %X after page %d, before it %X (at the kill %X)", v, pages, version, versionAtKill)
+		}
+		version = v
+		if resumeWriter != nil && resumed != 0 {
+			close(resumeWriter) // the new primary's first version is checked
+			resumeWriter = nil
 		}
 		for _, raw := range p.Records {
 			var row struct{ ID int64 }
@@ -302,6 +340,25 @@ func TestPatroniFailover(t *testing.T) {
 			got = append(got, row.ID)
 		}
 		if pages == rows/limit/2 {
+			// Asynchronous replication loses what the primary had not sent
+			// when it died: holding its WAL senders back while the writer
+			// goes on makes sure there is such WAL, so that the new
+			// primary starts behind the versions folio has handed out.
+			holdWALSenders(t, old)
+			time.Sleep(300 * time.Millisecond)
+			// The writer waits until folio has served from the new
+			// primary, so that the new primary's first version is
+			// compared before new writes carry it past the old one's.
+			resumeWriter = make(chan struct{})
+			select {
+			case pause <- resumeWriter:
+			case <-writerDone:
+				t.Fatal("the writer ended before the failover")
+			}
+			if versionAtKill, err = src.Version(ctx); err != nil {
+				t.Fatal(err)
+			}
+			version = versionAtKill
 			killedAt = time.Now()
 			old.Kill(t)
 			wg.Go(probe)
@@ -312,6 +369,22 @@ func TestPatroniFailover(t *testing.T) {
 	wg.Wait()
 	if killedAt.IsZero() || resumed == 0 {
 		t.Fatalf("the harvest of %d pages ended before the failover", pages)
+	}
+	// Commits the new primary does not have, as the test meant.
+	lost := 0
+	acked.Lock()
+	for _, id := range acked.ids {
+		var ok bool
+		if err := w.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM items WHERE id = $1)", id).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			lost++
+		}
+	}
+	acked.Unlock()
+	if lost == 0 {
+		t.Error("the failover lost no commit: the WAL senders were not held back")
 	}
 
 	now := cluster.Primary(t)
@@ -388,7 +461,32 @@ func TestPatroniFailover(t *testing.T) {
 	if resumed > patronitest.TTL+30*time.Second {
 		t.Errorf("the harvest went on %v after the kill, want within the leader's TTL (%v) and 30 s", resumed, patronitest.TTL)
 	}
-	t.Logf("killed %s after page %d; %s promoted after %v; folio's first good page after %v (probing every 100 ms), the harvest's next page after %v (honouring Retry-After); %d answers 503, %d pages, %d rows (%d inserted during the harvest)",
+	t.Logf("killed %s after page %d; %s promoted after %v; folio's first good page after %v (probing every 100 ms), the harvest's next page after %v (honouring Retry-After); %d answers 503, %d pages, %d rows (%d inserted during the harvest, %d of them lost with the old primary); version %X at the kill, %X at the end",
 		old.Name, rows/limit/2, now.Name, time.Duration(promoted.Load()).Round(time.Millisecond), time.Duration(probed.Load()).Round(time.Millisecond),
-		resumed.Round(time.Millisecond), unavailable, pages, len(got), inserted.Load())
+		resumed.Round(time.Millisecond), unavailable, pages, len(got), inserted.Load(), lost, versionAtKill, version)
+}
+
+// holdWALSenders stops the member's WAL sender processes (SIGSTOP), so
+// that what it writes from now on reaches no replica.
+func holdWALSenders(t *testing.T, m *patronitest.Member) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, m.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_replication")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil || len(pids) == 0 {
+		t.Fatalf("WAL senders of %s: %v %v", m.Name, pids, err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(int(pid), syscall.SIGSTOP); err != nil {
+			t.Fatalf("stop WAL sender %d: %v", pid, err)
+		}
+	}
 }

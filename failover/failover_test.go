@@ -165,22 +165,13 @@ func TestPatroniFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
+	want := ids(t, w, "SELECT id FROM items ORDER BY id")
+	if len(want) != rows {
+		t.Fatalf("%d rows loaded, want %d", len(want), rows)
+	}
 	original := map[int64]bool{}
-	var want []int64
-	r, err := w.Query(ctx, "SELECT id FROM items ORDER BY id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
+	for _, id := range want {
 		original[id] = true
-		want = append(want, id)
-	}
-	if err := r.Err(); err != nil || len(want) != rows {
-		t.Fatalf("%d rows loaded, %v", len(want), err)
 	}
 
 	base, src := serve(t, db)
@@ -445,21 +436,7 @@ func TestPatroniFailover(t *testing.T) {
 	if tot := get(totalURL).Page.Total; tot == nil || *tot != n {
 		t.Errorf("total after the failover %v, want %d (the new primary's count)", tot, n)
 	}
-	var head []int64
-	r, err = w.Query(ctx, "SELECT id FROM items ORDER BY id LIMIT $1", limit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Next() {
-		var id int64
-		if err := r.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		head = append(head, id)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	head := ids(t, w, "SELECT id FROM items ORDER BY id LIMIT $1", limit)
 	var page []int64
 	for _, d := range get(first).Data {
 		page = append(page, d.ID)
@@ -502,4 +479,18 @@ func holdWALSenders(t *testing.T, m *patronitest.Member) {
 			t.Fatalf("stop WAL sender %d: %v", pid, err)
 		}
 	}
+}
+
+// ids runs a query of one int8 column on p and returns its values.
+func ids(t *testing.T, p *pgxpool.Pool, sql string, args ...any) []int64 {
+	t.Helper()
+	rows, err := p.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -419,17 +419,19 @@ func (c *Cluster) CreateDB(t testing.TB, name string) string {
 func (c *Cluster) URL(db string) string {
 	hosts := make([]string, len(c.members))
 	for i, m := range c.members {
-		hosts[i] = "127.0.0.1:" + strconv.Itoa(m.pgPort)
+		hosts[i] = m.host()
 	}
-	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: strings.Join(hosts, ","), Path: "/" + db,
-		RawQuery: "sslmode=disable&target_session_attrs=read-write&connect_timeout=2"}
-	return u.String()
+	return dbURL(strings.Join(hosts, ","), db, "&target_session_attrs=read-write")
 }
 
 // URL is the address of database db on this member alone.
-func (m *Member) URL(db string) string {
-	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: "127.0.0.1:" + strconv.Itoa(m.pgPort), Path: "/" + db,
-		RawQuery: "sslmode=disable&connect_timeout=2"}
+func (m *Member) URL(db string) string { return dbURL(m.host(), db, "") }
+
+func (m *Member) host() string { return "127.0.0.1:" + strconv.Itoa(m.pgPort) }
+
+func dbURL(hosts, db, more string) string {
+	u := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: hosts, Path: "/" + db,
+		RawQuery: "sslmode=disable&connect_timeout=2" + more}
 	return u.String()
 }
 

@@ -74,7 +74,8 @@ type Options struct {
 // widening that window. Totals are
 // never stale: Version is the primary's WAL insert position, and Count runs
 // on a replica only when it has replayed at least up to the highest
-// version this Source has returned, else on the primary.
+// position Version has read on the primary's current timeline, else on the
+// primary.
 type Source struct {
 	pool     *pgxpool.Pool
 	replicas []*replica

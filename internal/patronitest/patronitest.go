@@ -284,9 +284,6 @@ func waitUntil(timeout time.Duration, p *process, ok func() bool) error {
 	return nil
 }
 
-// Members returns the members in the order they were started.
-func (c *Cluster) Members() []*Member { return c.members }
-
 // Primary waits until a member that has not been killed leads the cluster
 // with a running primary that accepts writes, and returns it.
 func (c *Cluster) Primary(t testing.TB) *Member {

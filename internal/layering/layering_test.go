@@ -44,6 +44,7 @@ var allowed = map[string][]string{
 	"internal/":                {"*"},
 	"bench":                    {"*"},
 	"scaleout":                 {"*"},
+	"failover":                 {"*"},
 	"tools/":                   {"*"},
 }
 

@@ -74,12 +74,14 @@ type Options struct {
 // widening that window. Totals are
 // never stale: Version is the primary's WAL insert position, and Count runs
 // on a replica only when it has replayed at least up to the highest
-// version this Source has returned, else on the primary.
+// position Version has read on the primary's current timeline, else on the
+// primary.
 type Source struct {
 	pool     *pgxpool.Pool
 	replicas []*replica
 	turn     atomic.Uint64 // round robin over replicas
-	seen     atomic.Uint64 // highest version Version returned
+	seen     atomic.Uint64 // highest WAL position on the current timeline Version returned
+	versions versions      // the WAL position and timeline as a version
 	wal      walLayout     // the primary's, read at Open when there are replicas
 	schemas  []string
 
@@ -184,23 +186,37 @@ func (s *Source) Close() error {
 // not the flushed one, because with synchronous_commit=off a commit returns
 // before its WAL is written; a replica reports its replay position. With
 // Options.Replicas, url is the primary and the version always its insert
-// position, which no replica is ahead of.
+// position, which no replica is ahead of. A failover (a replica promoted
+// on a new timeline) moves the version past every one returned before,
+// even when the new primary's position is behind the old one's.
 func (s *Source) Version(ctx context.Context) (uint64, error) {
-	var lsn string
+	var lsn, tli string
 	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, `SELECT coalesce(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
-			ELSE pg_current_wal_insert_lsn() END, '0/0')::text`).Scan(&lsn)
+		return s.pool.QueryRow(ctx, `SELECT CASE WHEN r THEN coalesce(pg_last_wal_replay_lsn(), '0/0')::text
+			ELSE pg_current_wal_insert_lsn()::text END,
+			CASE WHEN r THEN '' ELSE substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8) END
+			FROM pg_is_in_recovery() r`).Scan(&lsn, &tli)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres version: %w", err)
 	}
-	v, err := parseLSN(lsn)
+	pos, err := parseLSN(lsn)
 	if err != nil {
 		return 0, fmt.Errorf("postgres version: %w", err)
 	}
+	timeline, err := parseTimeline(tli)
+	if err != nil {
+		return 0, fmt.Errorf("postgres version: %w", err)
+	}
+	v, newTimeline := s.versions.of(timeline, pos)
+	if newTimeline {
+		// Positions of the old timeline say nothing about what replicas
+		// of the new one have replayed.
+		s.seen.Store(pos)
+	}
 	for {
 		old := s.seen.Load()
-		if v <= old || s.seen.CompareAndSwap(old, v) {
+		if pos <= old || s.seen.CompareAndSwap(old, pos) {
 			break
 		}
 	}

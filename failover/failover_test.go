@@ -155,7 +155,7 @@ func TestPatroniFailover(t *testing.T) {
 	old := cluster.Primary(t)
 	db := cluster.CreateDB(t, "folio")
 	rng := mrand.New(mrand.NewPCG(8, 11))
-	tb := conformance.RandomTable(rng, "items", rows, false)
+	tb := conformance.RandomTable(rng, "items", rows, conformance.IntKey)
 	if err := postgres.Load(ctx, db, []*dataset.Table{tb}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -95,21 +95,29 @@ func (st *Statement) Collection() *engine.Collection { return st.c }
 // WriteString appends SQL text.
 func (st *Statement) WriteString(s string) { st.sql.WriteString(s) }
 
-// Quote appends an identifier in double quotes, embedded ones doubled, as
-// both SQLite and PostgreSQL read it.
+// Quoter is a Dialect whose identifiers are quoted with another character
+// than the standard double quote, embedded ones doubled.
+type Quoter interface{ QuoteChar() byte }
+
+// Quote appends an identifier quoted as the dialect reads it: in double
+// quotes, embedded ones doubled, unless the dialect is a Quoter.
 func (st *Statement) Quote(id string) {
-	st.sql.WriteByte('"')
+	q := byte('"')
+	if d, ok := st.d.(Quoter); ok {
+		q = d.QuoteChar()
+	}
+	st.sql.WriteByte(q)
 	for {
-		i := strings.IndexByte(id, '"')
+		i := strings.IndexByte(id, q)
 		if i < 0 {
 			break
 		}
 		st.sql.WriteString(id[:i+1])
-		st.sql.WriteByte('"')
+		st.sql.WriteByte(q)
 		id = id[i+1:]
 	}
 	st.sql.WriteString(id)
-	st.sql.WriteByte('"')
+	st.sql.WriteByte(q)
 }
 
 // Bind adds an argument and returns its number, counting from 1.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"folio/engine"
 
@@ -34,10 +35,23 @@ func (s *Source) statementError(op string, c *engine.Collection, err error) erro
 	err = fmt.Errorf("%s %s: %w", op, c.Table, err)
 	var se sqlite3.Error
 	if errors.As(err, &se) {
+		if se.Code == sqlite3.ErrError && schemaGone(se) {
+			// Another process dropped or renamed what the collection was
+			// discovered with; the server discovers its collections again
+			// (SchemaVersion), and until then the collection cannot answer.
+			return engine.Unavailable(err)
+		}
 		switch se.Code {
 		case sqlite3.ErrError, sqlite3.ErrMismatch, sqlite3.ErrRange, sqlite3.ErrTooBig:
 			return &engine.Error{Code: engine.CodeInternal, Message: "the database cannot read this collection's data", Err: err}
 		}
 	}
 	return err
+}
+
+// schemaGone reports whether a statement failed because a table or column
+// it names is no longer in the schema.
+func schemaGone(se sqlite3.Error) bool {
+	msg := se.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "no such column")
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -67,9 +68,6 @@ func (s *Source) check() {
 		return
 	}
 	if s.pools == nil || !os.SameFile(fi, s.pools.file) {
-		if s.rejected != nil && os.SameFile(fi, s.rejected) {
-			return // reopen said why; a new replacement is tried again
-		}
 		s.reopening = true
 		old := s.pools
 		s.pools = nil
@@ -105,19 +103,13 @@ func (s *Source) setDown(err error) {
 func (s *Source) reopen(old *pools, fi os.FileInfo) {
 	err := s.drain(old)
 	var p *pools
-	changed := false
+	var sum [sha256.Size]byte
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), reopenTimeout)
 		defer cancel()
 		p, err = s.openPools(ctx, fi)
 		if err == nil {
-			sum, serr := schemaSum(ctx, p.db)
-			err = serr
-			if err == nil && sum != s.schema {
-				changed = true
-				err = errors.New("its tables and views differ from those of the file served; restart folio to publish them")
-			}
-			if err != nil {
+			if sum, err = schemaSum(ctx, p.db); err != nil {
 				p.close()
 				p = nil
 			}
@@ -133,13 +125,19 @@ func (s *Source) reopen(old *pools, fi os.FileInfo) {
 		return
 	}
 	if err != nil {
-		if changed {
-			s.rejected = fi
-		}
 		s.setDown(fmt.Errorf("the database file was replaced and the new one is not served: %w", err))
 		return
 	}
-	s.pools, s.rejected = p, nil
+	s.pools = p
+	s.generation++
+	if sum != s.schema {
+		// The collections were discovered from the old tables: whoever
+		// serves them learns of the change from SchemaVersion and
+		// discovers them again; until then a statement on a table or
+		// column that is gone is unavailable, not wrong.
+		s.schema = sum
+		s.log.Info("sqlite: the file that replaced the database file has other tables or views", "path", s.path)
+	}
 	// The new file may store times in other layouts: sample them again.
 	s.layoutMu.Lock()
 	s.layouts = map[columnRef]timeLayout{}

@@ -173,24 +173,70 @@ func TestReplacedFile(t *testing.T) {
 }
 
 // TestReplacedOtherSchema: a replacement whose tables differ from those
-// published is not served (the published collections would lie about it)
-// until a file like the first one replaces it.
+// published is served, and says so by a new schema version; a collection
+// discovered before it is unavailable where its column is gone (never a
+// fault of folio's, never a wrong answer), and the collections discovered
+// again serve the new file.
 func TestReplacedOtherSchema(t *testing.T) {
 	path, s, c := watched(t, "a")
-	dbFile(t, path+".new", `CREATE TABLE t (id INTEGER PRIMARY KEY, title TEXT)`)
+	ctx := context.Background()
+	v0, err := s.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbFile(t, path+".new", `CREATE TABLE t (id INTEGER PRIMARY KEY, title TEXT)`, `INSERT INTO t (title) VALUES ('new')`)
 	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
-	unavailable(t, s, c, "restart folio")
-	time.Sleep(2 * checkEvery)
-	if _, err := s.Version(context.Background()); err == nil {
-		t.Fatal("the file with other tables is served")
+	eventually(t, "a new schema version", func() (bool, string) {
+		v, err := s.SchemaVersion(ctx)
+		return err == nil && v != v0, fmt.Sprintf("%q, %v", v, err)
+	})
+	_, err = served(s, c)
+	if e, ok := engine.AsError(err); !ok || e.Code != engine.CodeUnavailable || e.Err == nil || !strings.Contains(e.Err.Error(), "no such column") {
+		t.Errorf("the old collection on the new file: %v", err)
 	}
-	dbFile(t, path+".new", names("b")...)
-	if err := os.Rename(path+".new", path); err != nil {
+	c2 := collection(t, s, "t")
+	if c2.Field("title") == nil || c2.Field("name") != nil {
+		t.Fatalf("discovered again: %v", c2.Fields)
+	}
+	var got []any
+	plan := &engine.Plan{Collection: c2, Columns: []*engine.Field{c2.Field("title")}, Order: []engine.OrderKey{{Field: c2.KeyField()}}}
+	if err := s.Query(ctx, plan, func(r engine.Row) error { got = append(got, r[0]); return nil }); err != nil || len(got) != 1 || got[0] != "new" {
+		t.Errorf("the new collection: %v, %v", got, err)
+	}
+}
+
+// TestSchemaVersion: another connection's CREATE, ALTER and DROP each
+// give a new schema version; reads and writes of rows do not.
+func TestSchemaVersion(t *testing.T) {
+	path, s, _ := watched(t, "a")
+	ctx := context.Background()
+	last, err := s.SchemaVersion(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	serving(t, s, c, "b")
+	for _, tc := range []struct {
+		stmt    string
+		changes bool
+	}{
+		{`INSERT INTO t (name) VALUES ('b')`, false},
+		{`CREATE TABLE u (id INTEGER PRIMARY KEY)`, true},
+		{`ALTER TABLE t ADD COLUMN extra TEXT`, true},
+		{`UPDATE t SET extra = 'x'`, false},
+		{`CREATE INDEX t_extra ON t (extra)`, true},
+		{`DROP TABLE u`, true},
+	} {
+		dbFile(t, path, tc.stmt)
+		v, err := s.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (v != last) != tc.changes {
+			t.Errorf("%s: schema version %q after %q", tc.stmt, v, last)
+		}
+		last = v
+	}
 }
 
 // TestUnreadableFile: a file the process may no longer read is reported

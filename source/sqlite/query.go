@@ -155,6 +155,9 @@ type dialect struct{ s *Source }
 // Table appends the collection's table.
 func (d dialect) Table(st *sqlgen.Statement) { st.Quote(st.Collection().Table) }
 
+// QuoteChar quotes identifiers in backquotes (see quote).
+func (dialect) QuoteChar() byte { return '`' }
+
 // SelectColumn appends a column of the select list. The unary + hides the
 // declared type from the driver, which would otherwise turn DATETIME text
 // into times and BOOLEAN integers into bools by its own rules; decode

@@ -375,7 +375,11 @@ func (s *Source) sampleType(ctx context.Context, table, column string) (engine.T
 	return engine.TypeText, nil
 }
 
-// quote quotes an identifier for SQLite: double quotes, embedded ones doubled.
+// quote quotes an identifier for SQLite: in backquotes, embedded ones
+// doubled. SQLite reads a double-quoted name that matches no column as a
+// string (a misfeature kept for old schemas), so a column dropped by
+// another process would be read as its own name on every row; a
+// backquoted one is only ever a name, and the statement fails instead.
 func quote(id string) string {
-	return `"` + strings.ReplaceAll(id, `"`, `""`) + `"`
+	return "`" + strings.ReplaceAll(id, "`", "``") + "`"
 }

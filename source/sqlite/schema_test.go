@@ -167,7 +167,7 @@ func TestOpenNotADatabase(t *testing.T) {
 }
 
 func TestQuote(t *testing.T) {
-	tests := map[string]string{`a`: `"a"`, `we"ird`: `"we""ird"`, `""`: `""""""`, `x y`: `"x y"`}
+	tests := map[string]string{"a": "`a`", `we"ird`: "`we\"ird`", "we`ird": "`we``ird`", "``": "``````", "x y": "`x y`"}
 	for in, want := range tests {
 		if got := quote(in); got != want {
 			t.Errorf("quote(%q) = %s, want %s", in, got, want)

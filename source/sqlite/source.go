@@ -79,9 +79,10 @@ type Source struct {
 	down      error  // why the database cannot answer now; nil when it can
 	checked   time.Time
 	reopening bool
-	rejected  os.FileInfo // a replacement whose tables differ, not reopened
-	closed    bool
-	bg        sync.WaitGroup // the reopen under way
+	// generation counts the files served: one more at each replacement.
+	generation int
+	closed     bool
+	bg         sync.WaitGroup // the reopen under way
 
 	// Version state: PRAGMA data_version is per connection and only sees
 	// other connections' commits, so one dedicated connection answers it.
@@ -347,6 +348,22 @@ func (s *Source) Version(ctx context.Context) (uint64, error) {
 		s.verLast = v
 	}
 	return s.verCount, nil
+}
+
+// SchemaVersion names the database's schema as it is now: it changes when
+// any connection creates, drops or alters a table, view or index (SQLite's
+// schema_version), and when the file is replaced by another. A server
+// whose collections were discovered under another schema version
+// discovers them again.
+func (s *Source) SchemaVersion(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	gen := s.generation
+	s.mu.Unlock()
+	var v int64
+	if err := s.queryRow(ctx, []any{&v}, "PRAGMA schema_version"); err != nil {
+		return "", fmt.Errorf("sqlite schema version: %w", err)
+	}
+	return fmt.Sprintf("%d.%d", gen, v), nil
 }
 
 // misfit logs, once per column, that a column holds a value its type does

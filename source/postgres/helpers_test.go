@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -69,4 +70,30 @@ func dollars(q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// settle waits until s.Version has seen every write committed through w so
+// far, as it does within a poll interval, and returns the version.
+func settle(t testing.TB, s *Source, w *pgxpool.Pool) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	var lsn string
+	if err := w.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	want, err := parseLSN(lsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := s.Version(ctx)
+		if err == nil && v >= want {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Version = %x, %v after 10s; want at least %x", v, err, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

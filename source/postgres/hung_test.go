@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,46 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"folio/internal/pgtest"
 	"folio/server"
 	"folio/source/conformance"
 )
-
-// hungServer listens on a loopback port, accepts every connection and
-// never answers, as the host of a PostgreSQL that hangs does (or a
-// firewall that lets the handshake through and drops the rest). It returns
-// its address.
-func hungServer(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
-}
 
 // logBuffer is a log's output that tests read while the source writes.
 type logBuffer struct {
@@ -84,7 +47,7 @@ func (b *logBuffer) String() string {
 func TestHungReplica(t *testing.T) {
 	url := newDB(t, `CREATE TABLE items (id int8 PRIMARY KEY, name text NOT NULL);
 		INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 200) i`)
-	addr := hungServer(t)
+	addr := pgtest.Hung(t)
 	for _, tt := range []struct {
 		name    string
 		query   string        // of the replica's URL

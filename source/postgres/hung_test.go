@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -108,5 +109,29 @@ func TestHungReplica(t *testing.T) {
 				t.Errorf("readiness: %d %q; want 200, degraded, the replica down and its counts", status, body)
 			}
 		})
+	}
+}
+
+// TestReplicaWithoutTheDatabase: a replica that answers but refuses the
+// connection (here: it lacks the database) is a failing replica like one
+// that is down: the page is read from the primary, and the replica leaves
+// rotation.
+func TestReplicaWithoutTheDatabase(t *testing.T) {
+	u := newDB(t, `CREATE TABLE items (id int8 PRIMARY KEY);
+		INSERT INTO items SELECT generate_series(1, 20)`)
+	wrong, err := neturl.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong.Path = "/no_such_database"
+	src := openSource(t, u, Options{Replicas: []string{wrong.String()}})
+	ts := serveHTTP(t, src, -1)
+	for i := range 3 {
+		if status, body := fetch(t, ts, fmt.Sprintf("/v1/items?limit=5&offset=%d", i)); status != http.StatusOK {
+			t.Fatalf("page %d: %d %s", i, status, body)
+		}
+	}
+	if h := src.Health(t.Context())[1]; h.Up || h.Outs != 1 || h.Fallbacks != 1 || !strings.Contains(fmt.Sprint(h.Err), "no_such_database") {
+		t.Errorf("replica health %+v; want down, out once after one fallback, saying why", h)
 	}
 }

@@ -216,6 +216,12 @@ func retryable(ctx context.Context, err error) bool {
 	if errors.As(err, new(emitError)) {
 		return false // the caller's, say a client that went away
 	}
+	if errors.As(err, new(*pgconn.ConnectError)) {
+		// No connection, whatever the server said (a replica that
+		// refuses the role, or lacks the database): another server may
+		// have one.
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.SQLState()[:2] {

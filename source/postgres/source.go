@@ -262,10 +262,10 @@ func (s *Source) Close() error {
 //
 // Version answers the position the background poll last read, without a
 // round trip: a write is seen within the poll interval and one round
-// trip. When the last poll failed, or none has succeeded for longer than
-// twice the interval and the poll's own timeout (the primary hangs),
-// Version fails as a query on the primary would. With
-// Options.VersionEveryCall it asks the primary on every call instead.
+// trip. When the last poll failed, or none has ended for longer than two
+// polls can take (the primary hangs), Version fails as a query on the
+// primary would. With Options.VersionEveryCall it asks the primary on
+// every call instead.
 func (s *Source) Version(ctx context.Context) (uint64, error) {
 	var v uint64
 	if s.everyCall {
@@ -282,7 +282,7 @@ func (s *Source) Version(ctx context.Context) (uint64, error) {
 		if p == nil {
 			return 0, errors.New("postgres version: the primary has not been polled yet")
 		}
-		if age := time.Since(p.at); age > 2*s.poll+pollTimeout {
+		if age := time.Since(p.at); age > 2*(s.poll+pollTimeout) {
 			return 0, fmt.Errorf("postgres version: the primary has not answered a poll for %s", age.Round(time.Millisecond))
 		}
 		if p.err != nil {

@@ -412,6 +412,9 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, 
 
 // sourceError passes engine errors through, reports cancellation as such,
 // and turns every other source failure into a retryable Unavailable error.
+// Only the caller's context says that the caller gave up: a source's own
+// deadline (a driver's connect timeout, a replica's) ends in
+// context.DeadlineExceeded too, and is the database not answering.
 func sourceError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
@@ -422,7 +425,7 @@ func sourceError(ctx context.Context, err error) error {
 	if limit, ok := overLimit(ctx); ok {
 		return timeout(limit)
 	}
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() != nil {
 		return fmt.Errorf("query cancelled: %w", errors.Join(ctx.Err(), err))
 	}
 	return Unavailable(err)

@@ -18,7 +18,9 @@ const maxCachedBody = 1 << 20
 // (host, URI and the Accept header), each filed under the data version it
 // was rendered at. A response is served again only while the source reports
 // that same version, so a changing database is never answered from an old
-// page. Least recently used entries go first when the byte budget is full.
+// page; one that a source read from data older than that version (a
+// lagging replica: engine.MarkBehind) is not kept. Least recently used
+// entries go first when the byte budget is full.
 type pageCache struct {
 	src    engine.Source
 	budget int64
@@ -111,7 +113,8 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 				return
 			}
 			rec := &holdWriter{w: w, header: http.Header{}}
-			next.ServeHTTP(rec, r)
+			ctx, behind := engine.WatchBehind(r.Context())
+			next.ServeHTTP(rec, r.WithContext(ctx))
 			if rec.passthrough {
 				return
 			}
@@ -120,7 +123,10 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			}
 			body, header := rec.body, rec.header.Clone()
 			rec.flushTo(w)
-			if rec.status == http.StatusOK && !strings.Contains(header.Get("Cache-Control"), "no-store") {
+			// A page read from a replica that had not caught up with the
+			// version is not that version's page: kept, it would be served
+			// after the replica caught up, while a read would show more.
+			if rec.status == http.StatusOK && !strings.Contains(header.Get("Cache-Control"), "no-store") && !behind.Marked() {
 				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body})
 			}
 		})

@@ -18,6 +18,7 @@ import (
 	"folio/dialect/native"
 	"folio/engine"
 	"folio/export"
+	"folio/source/postgres"
 )
 
 // filterFlags collects repeated --filter 'field[op]=value' flags.
@@ -70,7 +71,7 @@ func exportCmd(ctx context.Context, args []string) error {
 	}
 
 	// Warnings go to stderr: stdout may be the export itself.
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), nil, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	p, err := open(ctx, *db, *cfgPath, postgres.Options{Schemas: schemaList(*schemas)}, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,10 @@ func serve(ctx context.Context, args []string) error {
 	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
 	var replicas listFlag
 	fs.Var(&replicas, "replica", "postgres:// URL of a read replica that page reads go to (repeatable; the primary answers when a replica cannot)")
+	replicaTimeout := fs.Duration("replica-timeout", postgres.DefaultReplicaTimeout,
+		"how long a read waits for a replica to start answering, connecting included, before it reads the primary; the replica then leaves rotation until a background probe finds it answering")
+	poll := fs.Duration("poll-interval", postgres.DefaultPollInterval,
+		"how often the PostgreSQL primary's WAL position is read to learn of writes: the page cache and exact totals see a write within this; 0 asks the primary on every request")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
@@ -93,7 +97,9 @@ func serve(ctx context.Context, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	p, err := open(ctx, *db, *cfgPath, schemaList(*schemas), replicas, os.Stdout, log)
+	pg := postgres.Options{Schemas: schemaList(*schemas), Replicas: replicas, ReplicaTimeout: *replicaTimeout,
+		PollInterval: *poll, VersionEveryCall: *poll == 0}
+	p, err := open(ctx, *db, *cfgPath, pg, os.Stdout, log)
 	if err != nil {
 		return err
 	}
@@ -157,10 +163,10 @@ type published struct {
 
 // open opens db with the configuration file cfgPath (none: every table
 // with defaults), or with no db the demo database with its configuration,
-// building it first if need be and telling msgs so; log is told what the
-// database holds that cannot be served, and the values not of their
-// column's type.
-func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, msgs io.Writer, log *slog.Logger) (*published, error) {
+// building it first if need be and telling msgs so; pg configures a
+// PostgreSQL database; log is told what the database holds that cannot be
+// served, and the values not of their column's type.
+func open(ctx context.Context, db, cfgPath string, pg postgres.Options, msgs io.Writer, log *slog.Logger) (*published, error) {
 	p := &published{db: db, demo: db == ""}
 	if p.demo {
 		path, err := demoPath()
@@ -179,7 +185,7 @@ func open(ctx context.Context, db, cfgPath string, schemas, replicas []string, m
 			return nil, err
 		}
 	}
-	src, err := openSource(ctx, p.db, schemas, replicas, log)
+	src, err := openSource(ctx, p.db, pg, log)
 	if err != nil {
 		return nil, err
 	}

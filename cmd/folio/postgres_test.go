@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"folio/internal/pgtest"
+	"folio/source/postgres"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -22,7 +23,7 @@ func TestPostgresDatabase(t *testing.T) {
 	if err := demoCmd(ctx, []string{"--db", url, "--rows", "2000"}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := open(ctx, url, "", nil, nil, io.Discard, slog.New(slog.DiscardHandler))
+	p, err := open(ctx, url, "", postgres.Options{}, io.Discard, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

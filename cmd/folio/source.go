@@ -25,14 +25,16 @@ type closingSource interface {
 }
 
 // openSource opens db as the source its form names: a PostgreSQL URL
-// (publishing the given schemas, none: public; page reads going to the
-// replicas, when given) or a SQLite file, which tells log what it cannot
-// serve and the values not of their column's type.
-func openSource(ctx context.Context, db string, schemas, replicas []string, log *slog.Logger) (closingSource, error) {
+// (configured by pg: the schemas to publish, none: public; the replicas
+// page reads go to, when given), which tells log when a database stops or
+// starts answering, or a SQLite file, which tells log what it cannot serve
+// and the values not of their column's type.
+func openSource(ctx context.Context, db string, pg postgres.Options, log *slog.Logger) (closingSource, error) {
 	if isPostgres(db) {
-		return postgres.Open(ctx, db, postgres.Options{Schemas: schemas, Replicas: replicas})
+		pg.Logger = log
+		return postgres.Open(ctx, db, pg)
 	}
-	if len(replicas) > 0 {
+	if len(pg.Replicas) > 0 {
 		return nil, fmt.Errorf("--replica needs a PostgreSQL --db, not a SQLite file")
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{Logger: log})

@@ -1,7 +1,8 @@
 // Package pgtest starts a real PostgreSQL server for tests: one shared
 // server per test binary with one fresh database per test (Start), or a
 // dedicated server that a test may stop, restart and replicate
-// (StartServer). It uses Debian's packaged binaries (apt-get install -y
+// (StartServer), and a server that accepts connections and never answers,
+// as a hung one (Hung). It uses Debian's packaged binaries (apt-get install -y
 // postgresql); when they are missing or the server cannot start, the test
 // fails with the reason rather than skipping.
 package pgtest

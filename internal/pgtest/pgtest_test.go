@@ -2,6 +2,8 @@ package pgtest
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -128,5 +130,18 @@ func TestReplica(t *testing.T) {
 	}
 	if _, err := conn.Exec(ctx, "INSERT INTO x VALUES (3)"); err == nil {
 		t.Fatal("a replica accepts writes")
+	}
+}
+
+// TestHung: a connection to Hung is accepted and never answered.
+func TestHung(t *testing.T) {
+	c, err := net.DialTimeout("tcp", Hung(t), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read %d bytes, %v; want nothing until the deadline", n, err)
 	}
 }

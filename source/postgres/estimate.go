@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"folio/engine"
 	"folio/source/sqlgen"
 )
@@ -21,8 +19,8 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 	if len(filters) == 0 {
 		schema, bare := s.split(c.Table)
 		var n float64
-		err := s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
-			return p.QueryRow(ctx, `SELECT CASE WHEN relkind IN ('r', 'm') THEN reltuples ELSE -1 END
+		err := s.read(ctx, func(a attempt) error {
+			return a.pool.QueryRow(a.ctx, `SELECT CASE WHEN relkind IN ('r', 'm') THEN reltuples ELSE -1 END
 				FROM pg_class WHERE oid = $1::regclass`, quote(schema)+"."+quote(bare)).Scan(&n)
 		}, nil)
 		if err != nil {
@@ -37,8 +35,8 @@ func (s *Source) Estimate(ctx context.Context, c *engine.Collection, filters []e
 		return 0, err
 	}
 	var out []byte
-	err = s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
-		return p.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&out)
+	err = s.read(ctx, func(a attempt) error {
+		return a.pool.QueryRow(a.ctx, "EXPLAIN (FORMAT JSON) "+query, args...).Scan(&out)
 	}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("estimate %s: %w", c.Table, err)

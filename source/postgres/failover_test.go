@@ -85,7 +85,7 @@ func TestVersionAcrossFailover(t *testing.T) {
 	}
 	t.Cleanup(func() { rconn.Close(ctx) })
 
-	src := openSource(t, multi, Options{})
+	src := openSource(t, multi, Options{VersionEveryCall: true}) // each Version is read after the write before it
 	e := conformance.NewEngine(t, src)
 	c, err := e.Collection("items")
 	if err != nil {

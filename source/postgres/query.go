@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"folio/engine"
 	"folio/source/sqlgen"
@@ -27,13 +26,14 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	dest, decode := scanners(plan.Columns)
 	row := make(engine.Row, len(plan.Columns))
 	sent := false
-	err = s.read(ctx, func(p *pgxpool.Pool, _ bool) error {
-		rows, err := p.Query(ctx, query, args...)
+	err = s.read(ctx, func(a attempt) error {
+		rows, err := a.pool.Query(a.ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
+			a.answered()
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
@@ -45,7 +45,13 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 				return emitError{err}
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if a.behind {
+			engine.MarkBehind(ctx)
+		}
+		return nil
 	}, func() bool { return sent })
 	var ee emitError
 	if errors.As(err, &ee) {
@@ -145,13 +151,16 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return 0, err
 	}
 	var n int64
-	err = s.read(ctx, func(p *pgxpool.Pool, onReplica bool) error {
-		if onReplica {
-			if err := s.caughtUp(ctx, p); err != nil {
+	err = s.read(ctx, func(a attempt) error {
+		if a.replica {
+			if err := s.caughtUp(a.ctx, a.pool); err != nil {
 				return err
 			}
+			// The replica answers and holds every version handed out:
+			// a count that takes long is the count, not a hung server.
+			a.answered()
 		}
-		return p.QueryRow(ctx, query, args...).Scan(&n)
+		return a.pool.QueryRow(a.ctx, query, args...).Scan(&n)
 	}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", c.Table, err)

@@ -107,6 +107,7 @@ func TestReplicas(t *testing.T) {
 	// primary's.
 	replay(false)
 	exec(`INSERT INTO items SELECT i, 'item ' || i FROM generate_series(101, 110) i`)
+	settle(t, src, w)
 	if n, total := page(); n != 100 || total != 110 {
 		t.Fatalf("replica paused: %d rows, total %d; want 100 from the replica and 110 from the primary", n, total)
 	}
@@ -132,17 +133,18 @@ func TestReplicas(t *testing.T) {
 	// replica.
 	stop := errors.New("enough")
 	err = src.Query(ctx, &engine.Plan{Collection: c, Columns: c.Fields}, func(engine.Row) error { return stop })
-	if err != stop || src.replicas[0].downUntil.Load() != 0 {
-		t.Fatalf("emit failing: %v, replica down until %d; want %v, 0", err, src.replicas[0].downUntil.Load(), stop)
+	if err != stop || !src.replicas[0].up.Load() || src.replicas[0].outs.Load() != 0 {
+		t.Fatalf("emit failing: %v, replica in rotation %v, taken out %d times; want %v, true, 0",
+			err, src.replicas[0].up.Load(), src.replicas[0].outs.Load(), stop)
 	}
 
 	// A stopped replica: reads fall back to the primary, first when the
-	// replica's connections break, then while it is skipped, then when it
-	// refuses connections.
+	// replica's connections break, then while it is out of rotation, also
+	// after a probe has found it refusing connections.
 	rep.Stop(t)
 	for i := range 3 {
 		if i == 2 {
-			time.Sleep(replicaPause + 100*time.Millisecond)
+			time.Sleep(firstProbe + 100*time.Millisecond)
 		}
 		if n, total := page(); n != 120 || total != 120 {
 			t.Fatalf("replica stopped, page %d: %d rows, total %d; want 120, 120", i, n, total)
@@ -152,13 +154,22 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 
-	// Back again, the replica serves pages once its pause is over.
+	if h := src.Health(ctx)[1]; h.Up || h.Outs != 1 || h.Err == nil {
+		t.Fatalf("replica stopped: health %+v; want down, taken out once, with the error", h)
+	}
+
+	// Back again, the replica serves pages once a probe finds it answering.
 	rep.Start(t)
 	connect()
-	time.Sleep(replicaPause)
+	for deadline := time.Now().Add(maxProbe + 5*time.Second); !src.replicas[0].up.Load(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica is not back in rotation after %s", maxProbe+5*time.Second)
+		}
+	}
 	catchUp()
 	replay(false)
 	exec(`INSERT INTO items SELECT i, 'item ' || i FROM generate_series(121, 130) i`)
+	settle(t, src, w)
 	if n, total := page(); n != 120 || total != 130 {
 		t.Fatalf("replica back and paused: %d rows, total %d; want 120 from the replica and 130 from the primary", n, total)
 	}

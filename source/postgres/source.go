@@ -32,11 +32,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -50,17 +54,37 @@ type Options struct {
 	// Replicas are URLs of read replicas (hot standbys) of the database;
 	// see Source for what is read from them.
 	Replicas []string
+	// ReplicaTimeout bounds how long a read waits for a replica to start
+	// answering, connecting included, before it runs on the primary and
+	// the replica leaves rotation; it also bounds a replica's connection
+	// attempts, unless its URL sets connect_timeout. 0 means
+	// DefaultReplicaTimeout.
+	ReplicaTimeout time.Duration
+	// PollInterval is how often the primary's WAL position (what Version
+	// answers) and each replica's replay position are read in the
+	// background. 0 means DefaultPollInterval.
+	PollInterval time.Duration
+	// VersionEveryCall makes Version ask the primary on every call
+	// instead of answering the last poll: no staleness, at a round trip
+	// per call.
+	VersionEveryCall bool
+	// Logger is told when a replica leaves or rejoins rotation and when
+	// the primary stops or starts answering; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Source serves the tables and views of one PostgreSQL database to the
 // engine. It only reads; others may write meanwhile. Safe for concurrent use.
 //
 // With replicas, page reads (Query, Estimate, and Count when the replica is
-// fresh enough) go to them in turn; schema discovery and Version go to the
-// primary. A read that fails on a replica for a reason a retry may cure (the
-// replica is down, its connection broke, a recovery conflict cancelled the
-// statement) runs once more on the primary before it fails, and the
-// replica is skipped for a second. Without replicas such a read is retried
+// fresh enough) go to the replicas in rotation, in turn; schema discovery
+// and Version go to the primary. A read that fails on a replica for a
+// reason a retry may cure (the replica is down, its connection broke, a
+// recovery conflict cancelled the statement), or that the replica has not
+// started answering within Options.ReplicaTimeout, runs once more on the
+// primary, and the replica leaves rotation until a background probe finds
+// it answering (after a second, then twice as long each time it still
+// fails, up to half a minute). Without replicas such a read is retried
 // once on the primary too: after a restart, the pool's idle connections
 // fail once before it notices. A read never retries after it has passed a
 // row on.
@@ -71,11 +95,12 @@ type Options struct {
 // Keyset paging still loses no row that every server read from held
 // throughout the harvest; a row written during it (inserted, updated,
 // deleted) may or may not show, as without replicas, a lagging replica only
-// widening that window. Totals are
-// never stale: Version is the primary's WAL insert position, and Count runs
-// on a replica only when it has replayed at least up to the highest
-// position Version has read on the primary's current timeline, else on the
-// primary.
+// widening that window. A page read from a replica that may not hold
+// everything the latest Version stands for is marked so in its context
+// (engine.MarkBehind), and the page cache does not keep it under that
+// version. Totals: Version is the primary's WAL insert position as last
+// polled, and Count runs on a replica only when it has replayed at least
+// up to the highest version this Source has returned, else on the primary.
 type Source struct {
 	pool     *pgxpool.Pool
 	replicas []*replica
@@ -85,6 +110,15 @@ type Source struct {
 	wal      walLayout     // the primary's, read at Open when there are replicas
 	schemas  []string
 
+	log            *slog.Logger
+	replicaTimeout time.Duration
+	poll           time.Duration
+	everyCall      bool
+	primary        serverState            // the primary's health, as polls find it
+	polled         atomic.Pointer[polled] // the last poll of the primary's position
+	stop           context.CancelFunc     // ends the background watch
+	bg             sync.WaitGroup
+
 	// kinds remembers each column's PostgreSQL type class, which decides
 	// how it is selected, compared and ordered.
 	kindMu sync.Mutex
@@ -93,23 +127,39 @@ type Source struct {
 
 type columnRef struct{ table, column string }
 
-var _ engine.Source = (*Source)(nil)
+var (
+	_ engine.Source         = (*Source)(nil)
+	_ engine.HealthReporter = (*Source)(nil)
+)
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // string) and checks that it answers. Replicas are connected lazily and
-// may be down: reads fall back to the primary.
+// may be down: reads fall back to the primary. A background watch polls
+// the primary and the replicas until Close.
 func Open(ctx context.Context, url string, opt Options) (*Source, error) {
 	schemas := opt.Schemas
 	if len(schemas) == 0 {
 		schemas = []string{"public"}
 	}
+	s := &Source{schemas: schemas, kinds: map[columnRef]kind{}, log: opt.Logger, replicaTimeout: opt.ReplicaTimeout,
+		poll: opt.PollInterval, everyCall: opt.VersionEveryCall}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.replicaTimeout <= 0 {
+		s.replicaTimeout = DefaultReplicaTimeout
+	}
+	if s.poll <= 0 {
+		s.poll = DefaultPollInterval
+	}
 	cfg, err := poolConfig(url, schemas, opt)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	var replicas []*replica
+	s.primary.role, s.primary.name = "primary", serverName(cfg)
+	s.primary.up.Store(true)
 	closeAll := func() {
-		for _, r := range replicas {
+		for _, r := range s.replicas {
 			r.pool.Close()
 		}
 	}
@@ -119,31 +169,52 @@ func Open(ctx context.Context, url string, opt Options) (*Source, error) {
 			closeAll()
 			return nil, fmt.Errorf("open postgres replica: %w", err)
 		}
+		if rcfg.ConnConfig.ConnectTimeout == 0 {
+			rcfg.ConnConfig.ConnectTimeout = s.replicaTimeout
+		}
 		p, err := pgxpool.NewWithConfig(ctx, rcfg)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("open postgres replica: %w", err)
 		}
-		replicas = append(replicas, &replica{pool: p})
+		r := &replica{pool: p, wake: make(chan struct{}, 1)}
+		r.role, r.name = "replica", serverName(rcfg)
+		r.up.Store(true)
+		s.replicas = append(s.replicas, r)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if err := s.pool.Ping(ctx); err != nil {
+		s.pool.Close()
 		closeAll()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	s := &Source{pool: pool, replicas: replicas, schemas: schemas, kinds: map[columnRef]kind{}}
-	if len(replicas) > 0 {
+	if len(s.replicas) > 0 {
 		if err := loadWALLayout(ctx, s); err != nil {
-			s.Close()
+			s.pool.Close()
+			closeAll()
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 	}
+	// The first poll runs now, so that Version answers from the start.
+	s.pollPrimary(ctx)
+	wctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.bg.Add(1 + len(s.replicas))
+	go s.watchPrimary(wctx)
+	for _, r := range s.replicas {
+		go s.watchReplica(wctx, r)
+	}
 	return s, nil
+}
+
+// serverName names a server in logs and health reports: its host and
+// port, never its password.
+func serverName(cfg *pgxpool.Config) string {
+	return net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
 }
 
 // poolConfig parses a server's URL and sets what every connection needs.
@@ -169,8 +240,10 @@ func poolConfig(url string, schemas []string, opt Options) (*pgxpool.Config, err
 	return cfg, nil
 }
 
-// Close closes every connection.
+// Close stops the background watch and closes every connection.
 func (s *Source) Close() error {
+	s.stop()
+	s.bg.Wait()
 	s.pool.Close()
 	for _, r := range s.replicas {
 		r.pool.Close()
@@ -188,38 +261,40 @@ func (s *Source) Close() error {
 // Options.Replicas, url is the primary and the version always its insert
 // position, which no replica is ahead of. A failover (a replica promoted
 // on a new timeline) moves the version past every one returned before,
-// even when the new primary's position is behind the old one's.
+// even when the new primary's position is behind the old one's
+// (versions).
+//
+// Version answers the position the background poll last read, without a
+// round trip: a write is seen within the poll interval and one round
+// trip. When the last poll failed, or none has ended for longer than two
+// polls can take (the primary hangs), Version fails as a query on the
+// primary would. With Options.VersionEveryCall it asks the primary on
+// every call instead.
 func (s *Source) Version(ctx context.Context) (uint64, error) {
-	var lsn, tli string
-	err := s.retry(ctx, func() error {
-		return s.pool.QueryRow(ctx, `SELECT CASE WHEN r THEN coalesce(pg_last_wal_replay_lsn(), '0/0')::text
-			ELSE pg_current_wal_insert_lsn()::text END,
-			CASE WHEN r THEN '' ELSE substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8) END
-			FROM pg_is_in_recovery() r`).Scan(&lsn, &tli)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres version: %w", err)
-	}
-	pos, err := parseLSN(lsn)
-	if err != nil {
-		return 0, fmt.Errorf("postgres version: %w", err)
-	}
-	timeline, err := parseTimeline(tli)
-	if err != nil {
-		return 0, fmt.Errorf("postgres version: %w", err)
-	}
-	v, newTimeline := s.versions.of(timeline, pos)
-	if newTimeline {
-		// Positions of the old timeline say nothing about what replicas
-		// of the new one have replayed.
-		s.seen.Store(pos)
-	}
-	for {
-		old := s.seen.Load()
-		if pos <= old || s.seen.CompareAndSwap(old, pos) {
-			break
+	var v uint64
+	if s.everyCall {
+		err := s.retry(ctx, func() error {
+			var err error
+			v, err = s.primaryVersion(ctx)
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("postgres version: %w", err)
 		}
+	} else {
+		p := s.polled.Load()
+		if p == nil {
+			return 0, errors.New("postgres version: the primary has not been polled yet")
+		}
+		if age := time.Since(p.at); age > 2*(s.poll+pollTimeout) {
+			return 0, fmt.Errorf("postgres version: the primary has not answered a poll for %s", age.Round(time.Millisecond))
+		}
+		if p.err != nil {
+			return 0, fmt.Errorf("postgres version: %w", p.err)
+		}
+		v = p.v
 	}
+	storeMax(&s.seen, v)
 	return v, nil
 }
 

@@ -116,27 +116,49 @@ func TestCollections(t *testing.T) {
 	}
 }
 
+// TestVersion: every write moves Version, at once when it asks the primary
+// on every call, else within the poll interval.
 func TestVersion(t *testing.T) {
 	url := newDB(t, `CREATE TABLE a (id int PRIMARY KEY)`)
-	s := openSource(t, url, Options{})
 	w := writer(t, url)
 	ctx := context.Background()
-	before, err := s.Version(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if _, err := w.Exec(ctx, "INSERT INTO a VALUES ($1)", i); err != nil {
-			t.Fatal(err)
-		}
-		after, err := s.Version(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if after == before {
-			t.Fatalf("insert %d: version stays %d", i, after)
-		}
-		before = after
+	id := 0
+	for _, tt := range []struct {
+		name   string
+		opt    Options
+		within time.Duration
+	}{
+		{"every call", Options{VersionEveryCall: true}, 0},
+		{"polled", Options{PollInterval: 20 * time.Millisecond}, 20*time.Millisecond + pollTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openSource(t, url, tt.opt)
+			before, err := s.Version(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				id++
+				if _, err := w.Exec(ctx, "INSERT INTO a VALUES ($1)", id); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				for {
+					after, err := s.Version(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if after != before {
+						before = after
+						break
+					}
+					if time.Since(start) > tt.within {
+						t.Fatalf("insert %d: version stays %d after %s", i, after, tt.within)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
 	}
 	if v, err := parseLSN("1/2A"); err != nil || v != 1<<32|0x2a {
 		t.Errorf("parseLSN(1/2A) = %x, %v", v, err)

@@ -62,12 +62,13 @@ var (
 )
 
 // Render is the template mechanism, and all of it: in conf (the text of
-// docs/nginx/folio.conf), the upstream block's server lines are replaced
-// by one line per address in upstreams, each keeping the first line's
-// parameters after the address (max_fails=1 fail_timeout=5s), and the one
-// listen directive's address by listen. Nothing else changes. It fails
-// when the text does not have that shape, so a change to the file that
-// the tests could no longer run shows at once.
+// docs/nginx/folio.conf), each run of consecutive server lines in the
+// upstream block is replaced by one line per address in upstreams, each
+// keeping the parameters after the address of the run's first line
+// (max_fails=1 fail_timeout=5s; backup max_fails=0), and the one listen
+// directive's address by listen. Nothing else changes. It fails when the
+// text does not have that shape, so that a change to the file the tests
+// could no longer run shows at once.
 func Render(conf []byte, listen string, upstreams ...string) ([]byte, error) {
 	if len(upstreams) == 0 {
 		return nil, fmt.Errorf("no upstream address")
@@ -82,26 +83,27 @@ func Render(conf []byte, listen string, upstreams ...string) ([]byte, error) {
 	if len(lines) == 0 {
 		return nil, fmt.Errorf("%s: the upstream block has no server line", ConfigPath)
 	}
-	first := lines[0]
-	indent, rest := block[first[2]:first[3]], block[first[6]:first[7]]
-	var servers bytes.Buffer
-	for _, u := range upstreams {
-		fmt.Fprintf(&servers, "%sserver %s%s\n", indent, u, rest)
-	}
 	var b bytes.Buffer
 	b.Write(conf[:from])
-	b.Write(block[:first[0]])
-	b.Write(servers.Bytes())
-	last := first
-	for _, l := range lines[1:] {
-		// Only consecutive server lines are replaced: anything between
-		// them would be lost.
-		if l[0] != last[1] {
-			return nil, fmt.Errorf("%s: the upstream's server lines are not together", ConfigPath)
+	at := 0
+	for i, l := range lines {
+		if i > 0 && l[0] == lines[i-1][1] {
+			continue // the run goes on
 		}
-		last = l
+		b.Write(block[at:l[0]])
+		indent, rest := block[l[2]:l[3]], block[l[6]:l[7]]
+		for _, u := range upstreams {
+			fmt.Fprintf(&b, "%sserver %s%s\n", indent, u, rest)
+		}
+		at = l[1]
+		for _, m := range lines[i+1:] {
+			if m[0] != at {
+				break
+			}
+			at = m[1]
+		}
 	}
-	b.Write(block[last[1]:])
+	b.Write(block[at:])
 	b.Write(conf[to:])
 	out := b.Bytes()
 	listens := listenLine.FindAllSubmatchIndex(out, -1)

@@ -36,7 +36,8 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"    server 127.0.0.1:1 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:2 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:3 max_fails=1 fail_timeout=5s;\n    # Idle",
+		"    server 127.0.0.1:1 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:2 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:3 max_fails=1 fail_timeout=5s;\n    # The same",
+		"    server 127.0.0.1:1 backup max_fails=0;\n    server 127.0.0.1:2 backup max_fails=0;\n    server 127.0.0.1:3 backup max_fails=0;\n    # Idle",
 		"    listen 127.0.0.1:9999;\n",
 	} {
 		if !strings.Contains(string(got), want) {
@@ -52,16 +53,26 @@ func TestRender(t *testing.T) {
 	back := strings.NewReplacer(
 		"    server 127.0.0.1:1 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:2 max_fails=1 fail_timeout=5s;\n    server 127.0.0.1:3 max_fails=1 fail_timeout=5s;\n",
 		"    server 10.0.0.11:8080 max_fails=1 fail_timeout=5s;\n    server 10.0.0.12:8080 max_fails=1 fail_timeout=5s;\n",
+		"    server 127.0.0.1:1 backup max_fails=0;\n    server 127.0.0.1:2 backup max_fails=0;\n    server 127.0.0.1:3 backup max_fails=0;\n",
+		"    server 10.0.0.11:8080 backup max_fails=0;\n    server 10.0.0.12:8080 backup max_fails=0;\n",
 		"listen 127.0.0.1:9999;", "listen 80;").Replace(string(got))
 	if back != string(conf) {
 		t.Errorf("Render changed more than the addresses:\n%s", got)
+	}
+
+	// Runs apart are each replaced; a single line is a run.
+	two, err := Render([]byte("upstream folio {\n    server a:1 x;\n    keepalive 8;\n    server b:1 y;\n}\nserver {\n    listen 80;\n}\n"), "l:1", "n:1", "n:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "upstream folio {\n    server n:1 x;\n    server n:2 x;\n    keepalive 8;\n    server n:1 y;\n    server n:2 y;\n}\nserver {\n    listen l:1;\n}\n"; string(two) != want {
+		t.Errorf("runs apart: got\n%s\nwant\n%s", two, want)
 	}
 
 	for _, c := range []struct{ name, conf string }{
 		{"no upstream", "server {\n    listen 80;\n}\n"},
 		{"no server line", "upstream folio {\n    keepalive 8;\n}\nserver {\n    listen 80;\n}\n"},
 		{"two listens", "upstream folio {\n    server a:1;\n}\nserver {\n    listen 80;\n    listen 81;\n}\n"},
-		{"servers apart", "upstream folio {\n    server a:1;\n    keepalive 8;\n    server b:1;\n}\nserver {\n    listen 80;\n}\n"},
 	} {
 		if _, err := Render([]byte(c.conf), "127.0.0.1:1", "127.0.0.1:2"); err == nil {
 			t.Errorf("%s: Render accepted\n%s", c.name, c.conf)

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,7 +58,11 @@ type node struct {
 func startNode(t *testing.T, key []byte, primary, replica string) *node {
 	t.Helper()
 	ctx := context.Background()
-	src, err := postgres.Open(ctx, primary, postgres.Options{Replicas: []string{replica}})
+	var opt postgres.Options
+	if replica != "" {
+		opt.Replicas = []string{replica}
+	}
+	src, err := postgres.Open(ctx, primary, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,38 +112,54 @@ type page struct {
 	Links map[string]string `json:"links"`
 }
 
-// get fetches one page, retrying a bounded number of times on 502 and 503
-// (and on a refused connection), as a harvesting client would.
+// get fetches one page as a client that follows HTTP would: it retries a
+// 503 that carries Retry-After, after the time it names, a bounded number
+// of times, and nothing else. A 502 or a 503 without Retry-After is a
+// failure: nginx's own answers must never reach a client.
 func get(client *http.Client, link string) (page, int, error) {
 	var p page
 	retries := 0
 	for {
 		resp, err := client.Get(link)
-		var status int
-		var body []byte
-		if err == nil {
-			status = resp.StatusCode
-			body, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
+		if err != nil {
+			return p, retries, fmt.Errorf("GET %s: %w", link, err)
 		}
-		if err == nil && status == http.StatusOK {
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return p, retries, fmt.Errorf("GET %s: read body: %w", link, err)
+		}
+		if resp.StatusCode == http.StatusOK {
 			if err := json.Unmarshal(body, &p); err != nil {
 				return p, retries, fmt.Errorf("GET %s: %v: %s", link, err, body)
 			}
 			return p, retries, nil
 		}
-		if err == nil && status != http.StatusBadGateway && status != http.StatusServiceUnavailable {
-			return p, retries, fmt.Errorf("GET %s: %d %s", link, status, body)
+		wait, ok := retryAfter(resp, body)
+		if !ok {
+			return p, retries, fmt.Errorf("GET %s: %d (Retry-After %q) %s", link, resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		}
 		if retries == 20 {
-			if err == nil {
-				err = fmt.Errorf("%d %s", status, body)
-			}
-			return p, retries, fmt.Errorf("GET %s: still failing after %d retries: %w", link, retries, err)
+			return p, retries, fmt.Errorf("GET %s: still 503 after %d retries: %s", link, retries, body)
 		}
 		retries++
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(wait)
 	}
+}
+
+// retryAfter reports whether resp is folio's answer for a database that
+// cannot answer now, a 503 with Retry-After in seconds and the native
+// error code unavailable, and the wait it asks for.
+func retryAfter(resp *http.Response, body []byte) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+		!strings.Contains(string(body), `"code":"unavailable"`) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
 }
 
 // TestScaleOut harvests a collection through nginx, which round-robins

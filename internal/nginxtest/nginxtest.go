@@ -1,23 +1,133 @@
-// Package nginxtest runs Debian's nginx for tests: a round-robin proxy in
-// front of folio nodes, on a free loopback port, stopped when the test ends.
+// Package nginxtest runs Debian's nginx for tests and benchmarks, in front
+// of folio nodes, with the configuration docs/SCALING.md gives operators:
+// the one file docs/nginx/folio.conf, read as it is in the repository, with
+// only its addresses replaced (see Render). Each nginx listens on a free
+// loopback port and is stopped when the test ends.
 package nginxtest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// Start runs Debian's nginx in front of the nodes, round-robining
-// between them and passing a request on to the other node when one fails.
-// It returns nginx's base URL.
+// ConfigPath is the configuration's path inside the repository.
+const ConfigPath = "docs/nginx/folio.conf"
+
+// Config returns the text of docs/nginx/folio.conf, found by walking up
+// from the working directory (a package's directory under go test) to the
+// module's root.
+func Config(t testing.TB) []byte {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatalf("nginxtest: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, ConfigPath))
+	if err != nil {
+		t.Fatalf("nginxtest: %v", err)
+	}
+	return b
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = up
+	}
+}
+
+var (
+	// An upstream's server line: indentation, address, the rest.
+	serverLine = regexp.MustCompile(`(?m)^([ \t]*)server[ \t]+(\S+)([^\n]*;)[ \t]*\n`)
+	listenLine = regexp.MustCompile(`(?m)^([ \t]*)listen[ \t]+[^;\n]+;`)
+	upstream   = regexp.MustCompile(`(?s)upstream[ \t]+\w+[ \t]*\{.*?\n\}`)
+)
+
+// Render is the template mechanism, and all of it: in conf (the text of
+// docs/nginx/folio.conf), each run of consecutive server lines in the
+// upstream block is replaced by one line per address in upstreams, each
+// keeping the parameters after the address of the run's first line
+// (max_fails=1 fail_timeout=5s; backup max_fails=0), and the one listen
+// directive's address by listen. Nothing else changes. It fails when the
+// text does not have that shape, so that a change to the file the tests
+// could no longer run shows at once.
+func Render(conf []byte, listen string, upstreams ...string) ([]byte, error) {
+	if len(upstreams) == 0 {
+		return nil, fmt.Errorf("no upstream address")
+	}
+	blocks := upstream.FindAllIndex(conf, -1)
+	if len(blocks) != 1 {
+		return nil, fmt.Errorf("%s: want one upstream block, found %d", ConfigPath, len(blocks))
+	}
+	from, to := blocks[0][0], blocks[0][1]
+	block := conf[from:to]
+	lines := serverLine.FindAllSubmatchIndex(block, -1)
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("%s: the upstream block has no server line", ConfigPath)
+	}
+	var b bytes.Buffer
+	b.Write(conf[:from])
+	at := 0
+	for i, l := range lines {
+		if i > 0 && l[0] == lines[i-1][1] {
+			continue // the run goes on
+		}
+		b.Write(block[at:l[0]])
+		indent, rest := block[l[2]:l[3]], block[l[6]:l[7]]
+		for _, u := range upstreams {
+			fmt.Fprintf(&b, "%sserver %s%s\n", indent, u, rest)
+		}
+		at = l[1]
+		for _, m := range lines[i+1:] {
+			if m[0] != at {
+				break
+			}
+			at = m[1]
+		}
+	}
+	b.Write(block[at:])
+	b.Write(conf[to:])
+	out := b.Bytes()
+	listens := listenLine.FindAllSubmatchIndex(out, -1)
+	if len(listens) != 1 {
+		return nil, fmt.Errorf("%s: want one listen directive, found %d", ConfigPath, len(listens))
+	}
+	l := listens[0]
+	var r bytes.Buffer
+	r.Write(out[:l[0]])
+	fmt.Fprintf(&r, "%slisten %s;", out[l[2]:l[3]], listen)
+	r.Write(out[l[1]:])
+	return r.Bytes(), nil
+}
+
+// Start runs nginx with docs/nginx/folio.conf in front of the nodes at
+// upstreams (host:port) and returns nginx's base URL.
 func Start(t testing.TB, upstreams ...string) string {
+	t.Helper()
+	return StartConfig(t, Config(t), upstreams...)
+}
+
+// StartConfig is Start with the configuration's text given: a benchmark
+// compares the file with a variant of it (see WithoutKeepalive).
+func StartConfig(t testing.TB, conf []byte, upstreams ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -27,10 +137,6 @@ func Start(t testing.TB, upstreams ...string) string {
 		}
 	}
 	dir := t.TempDir()
-	var servers strings.Builder
-	for _, u := range upstreams {
-		fmt.Fprintf(&servers, "    server %s max_fails=1 fail_timeout=1s;\n", u)
-	}
 	user := ""
 	if os.Geteuid() == 0 {
 		// Otherwise the workers run as nobody, who may not read the
@@ -42,7 +148,18 @@ func Start(t testing.TB, upstreams ...string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conf := filepath.Join(dir, "nginx.conf")
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		site, err := Render(conf, addr, upstreams...)
+		if err != nil {
+			t.Fatalf("nginxtest: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "folio.conf"), site, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The main file is Debian's /etc/nginx/nginx.conf cut down to what
+		// a process of its own in a temporary directory needs; the site
+		// is included into its http context as Debian includes conf.d.
+		main := filepath.Join(dir, "nginx.conf")
 		text := fmt.Sprintf(`%sdaemon off;
 master_process on;
 worker_processes 1;
@@ -56,23 +173,14 @@ http {
   fastcgi_temp_path %[2]s/fastcgi;
   uwsgi_temp_path %[2]s/uwsgi;
   scgi_temp_path %[2]s/scgi;
-  upstream folio {
-%[3]s  }
-  server {
-    listen 127.0.0.1:%[4]d;
-    location / {
-      proxy_pass http://folio;
-      proxy_next_upstream error timeout http_502 http_503;
-      proxy_set_header Host $host:$server_port;
-    }
-  }
+  include %[2]s/folio.conf;
 }
-`, user, dir, servers.String(), port)
-		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+`, user, dir)
+		if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "-c", conf, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"))
-		out := &strings.Builder{}
+		cmd := exec.Command(bin, "-c", main, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"))
+		out := &bytes.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start nginx: %v", err)
@@ -89,7 +197,6 @@ http {
 				<-exited
 			}
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -116,6 +223,21 @@ http {
 			break
 		}
 	}
+}
+
+// keepaliveLines are the directives that keep connections to the nodes
+// open; WithoutKeepalive removes them.
+var keepaliveLines = regexp.MustCompile(`(?m)^[ \t]*(keepalive|keepalive_timeout|proxy_http_version|proxy_set_header[ \t]+Connection)[ \t][^\n]*\n`)
+
+// WithoutKeepalive returns conf without its upstream keepalive (nginx's
+// default: a new HTTP/1.0 connection to a node for every request), for a
+// benchmark to measure what keepalive buys.
+func WithoutKeepalive(t testing.TB, conf []byte) []byte {
+	t.Helper()
+	if n := len(keepaliveLines.FindAll(conf, -1)); n != 4 {
+		t.Fatalf("nginxtest: %s: want 4 keepalive directives, found %d", ConfigPath, n)
+	}
+	return keepaliveLines.ReplaceAll(conf, nil)
 }
 
 func freePort() (int, error) {

@@ -141,6 +141,15 @@ func (s *Server) Start(t testing.TB) {
 // test ends. Data written on the server reaches the replica asynchronously.
 func (s *Server) Replica(t testing.TB) *Server {
 	t.Helper()
+	// The unix socket has trust auth for replication, as initdb -A trust
+	// sets it up.
+	return s.replica(t, nil, "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres")
+}
+
+// replica takes the base backup with the connection arguments and
+// environment given and starts the replica.
+func (s *Server) replica(t testing.TB, env []string, conn ...string) *Server {
+	t.Helper()
 	r := &Server{dir: filepath.Join(s.dir, fmt.Sprintf("replica%d", s.dbs.Add(1))), bin: s.bin}
 	r.data = filepath.Join(r.dir, "data")
 	t.Cleanup(r.remove)
@@ -151,10 +160,12 @@ func (s *Server) Replica(t testing.TB) *Server {
 		t.Fatalf("pgtest: %v", err)
 	}
 	// -R writes standby.signal and primary_conninfo; -X stream copies the
-	// WAL written during the backup. The unix socket has trust auth for
-	// replication, as initdb -A trust sets it up.
-	out, err := command(filepath.Join(s.bin, "pg_basebackup"), "-D", r.data, "-R", "-X", "stream", "-c", "fast",
-		"-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres").CombinedOutput()
+	// WAL written during the backup.
+	cmd := command(filepath.Join(s.bin, "pg_basebackup"), append([]string{"-D", r.data, "-R", "-X", "stream", "-c", "fast"}, conn...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pgtest: pg_basebackup: %v: %s", err, out)
 	}
@@ -186,8 +197,8 @@ func newServer() (*Server, error) {
 	return s, s.launchRetry()
 }
 
-// chown gives dir to the postgres user when running as root, since the
-// server runs as that user.
+// chown gives dir (or a file) to the postgres user when running as root,
+// since the server runs as that user.
 func chown(dir string) error {
 	if os.Geteuid() != 0 {
 		return nil

@@ -132,6 +132,10 @@ func (x *Writer) classify(w http.ResponseWriter, r *http.Request, err error) (in
 			w.Header().Set("Retry-After", "1")
 		case engine.CodeTimeout:
 			x.log().WarnContext(r.Context(), "query over its time limit", "path", r.URL.Path)
+		case engine.CodeInternal:
+			// A statement the database refuses or cannot run on its data:
+			// the client is told nothing more, the operator why.
+			x.log().ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", e.Err)
 		}
 		if s, ok := x.Statuses[e.Code]; ok {
 			return s, e

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"folio/engine"
@@ -58,9 +59,36 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 		return ee.err
 	}
 	if err != nil {
-		return fmt.Errorf("query %s: %w", plan.Collection.Table, err)
+		return statementError(fmt.Errorf("query %s: %w", plan.Collection.Table, err))
 	}
 	return nil
+}
+
+// statementError classifies the error of a statement. The engine reports a
+// source's error as unavailability (503, retry later), which is right when
+// the database cannot answer now, and for a table or column that another
+// process dropped or renamed (the collections are discovered again). A
+// statement refused for what it is, or for the data it reads, fails the
+// same way however often it is retried: folio's role lacks a grant
+// (42501), a value the statement cannot read (class 22: a numeric
+// overflow, an invalid cast in a view). Those are the server's own
+// faults (500, logged with the database's message, never detailed), so
+// that no client retries them until it gives up, and the operator's log
+// says what to fix.
+func statementError(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch code := pe.SQLState(); {
+	case code == "42P01", code == "42703": // undefined table, undefined column
+		return err
+	case code == "42501":
+		return &engine.Error{Code: engine.CodeInternal, Message: "the database refuses folio's role this collection (a missing grant)", Err: err}
+	case code[:2] == "42", code[:2] == "22":
+		return &engine.Error{Code: engine.CodeInternal, Message: "the database cannot run this collection's statement", Err: err}
+	}
+	return err
 }
 
 // emitError carries the error of the caller's emit function through read
@@ -163,7 +191,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 		return a.pool.QueryRow(a.ctx, query, args...).Scan(&n)
 	}, nil)
 	if err != nil {
-		return 0, fmt.Errorf("count %s: %w", c.Table, err)
+		return 0, statementError(fmt.Errorf("count %s: %w", c.Table, err))
 	}
 	return n, nil
 }

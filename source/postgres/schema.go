@@ -234,3 +234,30 @@ func (s *Source) kind(ctx context.Context, table, column string) (kind, error) {
 	s.kindMu.Unlock()
 	return k, nil
 }
+
+// schemaVersionSQL digests the published schemas' tables, views and their
+// columns (name, type, NOT NULL) and indexes, as the catalog holds them.
+const schemaVersionSQL = `SELECT coalesce(md5(string_agg(d, E'\n' ORDER BY d)), '') FROM (
+	SELECT format('%s.%s %s %s %s %s %s', n.nspname, c.relname, c.relkind, a.attnum, a.attname, a.atttypid::regtype, a.attnotnull) AS d
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+	WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+	UNION ALL
+	SELECT format('%s.%s index %s %s %s %s', n.nspname, c.relname, ic.relname, i.indisunique, i.indisprimary, i.indkey)
+	FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = ANY($1)) AS s`
+
+// SchemaVersion names the published schemas as the catalog holds them now:
+// it changes when a table, view, column or index is created, dropped or
+// altered. A server whose collections were discovered under another
+// schema version discovers them again. It reads the catalog (a few
+// milliseconds), so callers poll it at an interval of seconds.
+func (s *Source) SchemaVersion(ctx context.Context) (string, error) {
+	var v string
+	err := s.retry(ctx, func() error { return s.pool.QueryRow(ctx, schemaVersionSQL, s.schemas).Scan(&v) })
+	if err != nil {
+		return "", fmt.Errorf("postgres schema version: %w", err)
+	}
+	return v, nil
+}

@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string) error {
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
+	edge := addEdgeFlags(fs)
 	fs.Parse(args)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -112,7 +113,11 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: p.cfg.MountList(), Logger: log})
+	o := server.Options{Engine: e, Mounts: p.cfg.MountList(), Logger: log}
+	if err := edge.apply(&o, p.cfg); err != nil {
+		return err
+	}
+	srv, err := server.New(o)
 	if err != nil {
 		return err
 	}
@@ -120,10 +125,10 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	base := "http://" + ln.Addr().String() + p.cfg.NativeMount().Path
-	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", displayName(p.db), ln.Addr(), base)
+	host := publicURL(o, ln.Addr())
+	base := host + p.cfg.NativeMount().Path
+	fmt.Printf("folio is serving %s on %s\ntry:\n  curl '%s'\n", displayName(p.db), listening(o, ln.Addr()), base)
 	if p.demo {
-		host := "http://" + ln.Addr().String()
 		fmt.Printf("  curl '%s/entries?limit=5&sort=-upload_create_time'\n", base)
 		fmt.Printf("the same data as NOMAD, Copernica, DataCite and GOCDB serve it (README.md, Dialects):\n")
 		fmt.Printf("  curl -X POST '%s/api/v1/entries/query' -H 'Content-Type: application/json' -d '{\"pagination\":{\"page_size\":5}}'\n", host)

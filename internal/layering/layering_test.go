@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"wire":                     {"engine"},
 	"httperr":                  {"engine", "wire"},
 	"dataset":                  {"engine"},
-	"config":                   {"engine"},
+	"config":                   {"engine", "baseurl"},
 	"demo":                     {"engine", "dataset"},
 	"export":                   {"engine", "wire"},
 	"source/sqlgen":            {"engine"},

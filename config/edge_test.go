@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -49,5 +50,27 @@ func TestEdgeErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want an error containing %q", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// TestREADMEConfig: the configuration file README.md shows, edge keys and
+// all, is one folio accepts.
+func TestREADMEConfig(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Configuration file")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README's Configuration file section has no yaml block")
+	}
+	c, err := Parse([]byte(block), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL == "" || len(c.TrustedProxies) == 0 || len(c.CORSOrigins()) == 0 {
+		t.Errorf("the example shows no edge keys: %+v", c)
 	}
 }

@@ -30,6 +30,3 @@ func (s *Server) protocols(cert, key string, h2c bool) error {
 	s.http.Protocols = &p
 	return nil
 }
-
-// TLS reports whether the server answers over TLS.
-func (s *Server) TLS() bool { return s.http.TLSConfig != nil }

@@ -9,6 +9,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,14 @@ type Options struct {
 	Rate float64
 	// UserAgent is sent with every request.
 	UserAgent string
+	// RootCAs, when set, are the certificate authorities HTTPS servers
+	// are checked against instead of the system's (a private CA, a test
+	// certificate). Ignored with HTTPClient.
+	RootCAs *x509.CertPool
+	// H2C speaks HTTP/2 to http:// URLs without TLS (prior knowledge), to a
+	// server that offers it (`folio serve --h2c`); HTTPS is then HTTP/2
+	// only. Ignored with HTTPClient.
+	H2C bool
 }
 
 // Client fetches pages. It is safe for concurrent use.
@@ -79,6 +89,15 @@ func New(opts Options) *Client {
 		// new connection for most of them.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
+		if opts.RootCAs != nil {
+			t.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs}
+		}
+		if opts.H2C {
+			var p http.Protocols
+			p.SetHTTP2(true)
+			p.SetUnencryptedHTTP2(true)
+			t.Protocols = &p
+		}
 		hc = &http.Client{Transport: t}
 	}
 	return &Client{opts: opts, hc: hc}

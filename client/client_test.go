@@ -57,6 +57,27 @@ func harvestCases(base string) []harvestCase {
 	}
 }
 
+// harvestAll harvests hc in dialect with c to the end and returns the
+// records' keys, the number of pages and the last checkpoint.
+func harvestAll(t *testing.T, c *Client, hc harvestCase, dialect string) (keys []string, pages int, last Checkpoint) {
+	t.Helper()
+	cp, err := Start(hc.req, dialect, hc.pageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, err := range c.Pages(context.Background(), cp) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range p.Records {
+			keys = append(keys, recordKey(t, r, hc.key...))
+		}
+		last = p.After
+	}
+	return keys, pages, last
+}
+
 // TestDialects harvests the real server in every dialect, named and
 // detected, and compares the keys with the engine's own full result.
 func TestDialects(t *testing.T) {
@@ -69,23 +90,7 @@ func TestDialects(t *testing.T) {
 		}
 		for _, dialect := range []string{hc.dialect, "auto"} {
 			t.Run(hc.name+"/"+dialect, func(t *testing.T) {
-				cp, err := Start(hc.req, dialect, hc.pageSize)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got []string
-				pages := 0
-				var last Checkpoint
-				for p, err := range c.Pages(context.Background(), cp) {
-					if err != nil {
-						t.Fatal(err)
-					}
-					pages++
-					for _, r := range p.Records {
-						got = append(got, recordKey(t, r, hc.key...))
-					}
-					last = p.After
-				}
+				got, pages, last := harvestAll(t, c, hc, dialect)
 				if last.Dialect != hc.dialect && !(hc.dialect == Link && last.Dialect == Native) {
 					t.Errorf("dialect %q, want %q", last.Dialect, hc.dialect)
 				}

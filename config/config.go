@@ -30,6 +30,10 @@ type Config struct {
 	// Limits bound the work each request may cause and the rate each
 	// client may send requests at.
 	Limits Limits `yaml:"limits"`
+	// BaseURL, TrustedProxies and CORS configure the HTTP edge (edge.go).
+	BaseURL        string   `yaml:"base_url"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	CORS           CORS     `yaml:"cors"`
 
 	// lines records where each collection entry and mount was written, so
 	// that errors found by Apply can point at the file.
@@ -191,6 +195,9 @@ func (c *Config) errorf(key, format string, args ...any) error {
 }
 
 func (c *Config) validate() error {
+	if err := c.validateEdge(); err != nil {
+		return err
+	}
 	for name, col := range c.Collections {
 		at := "collections." + name
 		switch {
@@ -266,8 +273,8 @@ func validName(s string) bool {
 	return s != ""
 }
 
-// lines maps "collections.NAME", "exclude.I" and "mounts.I" to their line
-// in the file.
+// lines maps each top-level key, "collections.NAME", "exclude.I" and
+// "mounts.I" to their line in the file.
 func lines(root *yaml.Node) map[string]int {
 	out := map[string]int{}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
@@ -279,6 +286,7 @@ func lines(root *yaml.Node) map[string]int {
 	}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i], doc.Content[i+1]
+		out[k.Value] = k.Line
 		switch {
 		case k.Value == "collections" && v.Kind == yaml.MappingNode:
 			for j := 0; j+1 < len(v.Content); j += 2 {

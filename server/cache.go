@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"folio/baseurl"
 	"folio/engine"
 )
 
@@ -15,7 +16,7 @@ import (
 const maxCachedBody = 1 << 20
 
 // pageCache keeps whole GET responses, keyed by what determines their bytes
-// (host, URI and the Accept header), each filed under the data version it
+// (the external base of links, URI and the Accept header), each filed under the data version it
 // was rendered at. A response is served again only while the source reports
 // that same version, so a changing database is never answered from an old
 // page; one that a source read from data older than that version (a
@@ -101,13 +102,10 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r) // the handler reports the source's trouble in its own shape
 				return
 			}
-			key := r.Host + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept")
+			key := baseurl.Of(r) + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept")
 			if e := c.get(key, version); e != nil {
-				h := w.Header()
-				for k, v := range e.header {
-					h[k] = v
-				}
-				h.Set("Content-Length", strconv.Itoa(len(e.body)))
+				copyHeader(w.Header(), e.header)
+				w.Header().Set("Content-Length", strconv.Itoa(len(e.body)))
 				w.WriteHeader(e.status)
 				w.Write(e.body)
 				return
@@ -199,13 +197,23 @@ func (r *holdWriter) switchToPassthrough() {
 
 // flushTo sends the held header and body to w.
 func (r *holdWriter) flushTo(w http.ResponseWriter) {
-	h := w.Header()
-	for k, v := range r.header {
-		h[k] = v
-	}
+	copyHeader(w.Header(), r.header)
 	w.WriteHeader(r.status)
 	if len(r.body) > 0 {
 		w.Write(r.body)
 	}
 	r.body = nil
+}
+
+// copyHeader sets the handler's header fields on the response, adding to
+// Vary rather than replacing it: what the middleware outside the cache
+// varies on (CORS's Origin) stays.
+func copyHeader(dst, src http.Header) {
+	for k, v := range src {
+		if k == "Vary" {
+			dst[k] = append(dst[k][:len(dst[k]):len(dst[k])], v...)
+			continue
+		}
+		dst[k] = v
+	}
 }

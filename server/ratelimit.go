@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"folio/baseurl"
 	"folio/config"
 	"folio/engine"
 	"folio/httperr"
@@ -132,11 +132,6 @@ func limitRate(l *rateLimits, collection func(*http.Request) string, errs *httpe
 // seconds rounds d up to whole seconds, as the headers count them.
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-// clientAddr is the address a rate is kept for: the peer's IP.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientAddr is the address a rate is kept for: the client's, as trusted
+// proxies name it, else the peer's (baseurl.ClientOf).
+func clientAddr(r *http.Request) string { return baseurl.ClientOf(r) }

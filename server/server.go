@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"folio/baseurl"
 	"folio/config"
 	"folio/dialect/copernica"
 	"folio/dialect/gocdb"
@@ -54,6 +55,20 @@ type Options struct {
 	// gives collections, by published name, a rate of their own instead.
 	RateLimit       *config.Rate
 	CollectionRates map[string]*config.Rate
+	// CORSOrigins lists the origins whose scripts may read folio's
+	// answers (allowCORS): nil allows any, an empty non-nil list none.
+	CORSOrigins []string
+	// BaseURL, when set, starts every absolute link (baseurl.New: its
+	// path is the prefix a proxy strips); TrustedProxies lists the
+	// addresses and networks whose Forwarded and X-Forwarded-* headers
+	// are believed when it is not.
+	BaseURL        string
+	TrustedProxies []string
+	// TLSCert and TLSKey name PEM files to serve HTTPS with, HTTP/2 and
+	// HTTP/1.1 as negotiated. H2C also serves HTTP/2 without TLS (prior
+	// knowledge), beside HTTP/1.1, for a proxy in front that speaks it.
+	TLSCert, TLSKey string
+	H2C             bool
 }
 
 // Server is folio's HTTP server.
@@ -129,12 +144,24 @@ func New(o Options) (*Server, error) {
 		mux.Handle(m.Path+"/", h)
 	}
 	var h http.Handler = mux
+	// The external base is known before the cache (in each mount), which
+	// keys on it.
+	base, err := baseurl.New(o.BaseURL, o.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	h = base.Handler(h)
+	h = allowCORS(o.CORSOrigins)(h)
 	// Outside the mounts (the health checks) folio answers in the
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
-	return newServer(h, log, o.ShutdownTimeout), nil
+	s := newServer(h, log, o.ShutdownTimeout)
+	if err := s.protocols(o.TLSCert, o.TLSKey, o.H2C); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // errorWriter is a dialect's handler, which answers its failures in its
@@ -237,7 +264,13 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 // written when shutdown starts is completed, not cut off.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(ln, "", "")
+		} else {
+			errc <- s.http.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -31,6 +31,8 @@ func harvestCmd(ctx context.Context, args []string) error {
 	timeout := fs.Duration("timeout", 2*time.Minute, "time limit of one request")
 	retries := fs.Int("retries", 10, "retries of one request before giving up")
 	parallel := fs.Int("parallel", 1, "harvest a keyed native collection in this many key slices at once (output in key order; needs --out)")
+	caCert := fs.String("ca-cert", "", "PEM file of certificate authorities to trust besides the system's (a private or test CA)")
+	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS to an http:// URL (a server run with --h2c)")
 	// Flags may follow the URL: folio harvest URL --out f.
 	var pos []string
 	for rest := args; ; {
@@ -57,7 +59,14 @@ func harvestCmd(ctx context.Context, args []string) error {
 	if toStdout {
 		*out = ""
 	}
-	c := client.New(client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: *retries, UserAgent: "folio-harvest"})
+	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: *retries, UserAgent: "folio-harvest", H2C: *h2c}
+	if *caCert != "" {
+		var err error
+		if co.RootCAs, err = loadCAs(*caCert); err != nil {
+			return err
+		}
+	}
+	c := client.New(co)
 	o := harvest.Options{Client: c, Request: req, Dialect: *dialect, PageSize: *pageSize, Max: *maxRecs, Out: *out, Checkpoint: *checkpoint, CheckpointEvery: *every}
 
 	rep := newReporter(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())) && !(toStdout && term.IsTerminal(int(os.Stdout.Fd()))))

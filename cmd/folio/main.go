@@ -92,6 +92,7 @@ func serve(ctx context.Context, args []string) error {
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
 	queryTimeout := fs.Duration("query-timeout", engine.DefaultQueryTime, "longest a page, record or count may run (and an export until its first row); 0 for no limit (default: the config's limits.query_timeout, else 5s)")
 	costly := fs.Int("costly-queries", 0, "how many costly queries (exact counts, exports, deep offsets, heavy filters) run at once (default: the config's limits.costly_queries, else half the CPUs)")
+	edge := addEdgeFlags(fs)
 	fs.Parse(args)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -126,8 +127,12 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log,
-		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates()})
+	o := server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log,
+		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates()}
+	if err := edge.apply(&o, p.cfg); err != nil {
+		return err
+	}
+	srv, err := server.New(o)
 	if err != nil {
 		return err
 	}
@@ -135,10 +140,10 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	base := "http://" + ln.Addr().String() + p.cfg.NativeMount().Path
-	fmt.Printf("folio is serving %s on http://%s\ntry:\n  curl '%s'\n", displayName(p.db), ln.Addr(), base)
+	host := publicURL(o, ln.Addr())
+	base := host + p.cfg.NativeMount().Path
+	fmt.Printf("folio is serving %s on %s\ntry:\n  curl '%s'\n", displayName(p.db), listening(o, ln.Addr()), base)
 	if p.demo {
-		host := "http://" + ln.Addr().String()
 		fmt.Printf("  curl '%s/entries?limit=5&sort=-upload_create_time'\n", base)
 		fmt.Printf("the same data as NOMAD, Copernica, DataCite and GOCDB serve it (README.md, Dialects):\n")
 		fmt.Printf("  curl -X POST '%s/api/v1/entries/query' -H 'Content-Type: application/json' -d '{\"pagination\":{\"page_size\":5}}'\n", host)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"folio/baseurl"
 	"folio/engine"
 	"folio/wire"
 )
@@ -352,12 +353,7 @@ func appendLink(b []byte, rel string, base, query []byte) []byte {
 // appendBase appends the absolute URL of the request's path and the '?'
 // before the query, as GOCDB prefixes its server_base_url.
 func appendBase(b []byte, r *http.Request) []byte {
-	if r.TLS != nil {
-		b = append(b, "https://"...)
-	} else {
-		b = append(b, "http://"...)
-	}
-	b = append(b, r.Host...)
+	b = append(b, baseurl.Of(r)...)
 	b = wire.AppendPath(b, r.URL.EscapedPath())
 	return append(b, '?')
 }

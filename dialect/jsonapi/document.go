@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"folio/baseurl"
 	"folio/engine"
 	"folio/wire"
 )
@@ -48,7 +49,7 @@ func (h *handler) appendList(b []byte, r *http.Request, req *request, p *engine.
 		b = append(b, `,"page":`...)
 		b = strconv.AppendInt(b, int64(req.number), 10)
 	}
-	base := baseURL(r)
+	base := baseurl.Of(r)
 	b = append(b, `},"links":{"self":`...)
 	// self is the request as sent, with the reserved characters a client
 	// left raw percent-encoded, as next is: a client may carry either link
@@ -94,12 +95,4 @@ func encodeQuery(v url.Values) string {
 	}
 	slices.Sort(pairs)
 	return strings.Join(pairs, "&")
-}
-
-// baseURL is the scheme and host as the client addressed this server.
-func baseURL(r *http.Request) string {
-	if r.TLS != nil {
-		return "https://" + r.Host
-	}
-	return "http://" + r.Host
 }

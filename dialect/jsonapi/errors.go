@@ -94,7 +94,7 @@ func (h *handler) Errors() *httperr.Writer { return &h.errs }
 
 // writeError answers err; every failure takes this path.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("Vary", "Accept")
+	w.Header().Add("Vary", "Accept")
 	h.errs.Error(w, r, err)
 }
 

@@ -176,7 +176,7 @@ func (h *handler) serveFallback(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.accept(w, r); !ok {
 		return
 	}
-	w.Header().Set("Vary", "Accept")
+	w.Header().Add("Vary", "Accept")
 	h.errs.Unrouted(w, r, r.Method+" is not supported; this API is read-only (GET)", notFound(""))
 }
 
@@ -250,7 +250,7 @@ func (h *handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 func (h *handler) write(w http.ResponseWriter, ct string, b []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
-	hd.Set("Vary", "Accept") // the content type follows Accept
+	hd.Add("Vary", "Accept") // the content type follows Accept
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"folio/baseurl"
 	"folio/engine"
 	"folio/httperr"
 	"folio/wire"
@@ -54,7 +55,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 		Data []collectionDoc `json:"data"`
 	}
 	doc.Data = []collectionDoc{}
-	base := h.base(r) + h.path + "/"
+	base := baseurl.Of(r) + h.path + "/"
 	for _, c := range h.e.Collections() {
 		d := collectionDoc{
 			Name:   c.Name,

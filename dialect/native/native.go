@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"folio/baseurl"
 	"folio/engine"
 	"folio/httperr"
 	"folio/wire"
@@ -125,7 +126,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		h.errs.Error(w, r, req.name(c, err))
 		return
 	}
-	ls := pageLinks(r, h.base(r), q, p)
+	ls := pageLinks(r, baseurl.Of(r), q, p)
 
 	bp := h.bufs.Get()
 	defer h.bufs.Put(bp)
@@ -233,14 +234,4 @@ func (h *Handler) recordKey(r *http.Request, c *engine.Collection) []string {
 		}
 	}
 	return parts
-}
-
-// base returns the absolute URL of the API's root for links: scheme and
-// host as the client addressed this server.
-func (h *Handler) base(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }

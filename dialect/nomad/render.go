@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"folio/baseurl"
 	"folio/engine"
 	"folio/wire"
 )
@@ -88,11 +89,7 @@ func (h *Handler) render(b []byte, r *http.Request, req *request, p *engine.Page
 // appendURLs appends GET's page_url, first_page_url, next_page_url and
 // prev_page_url: the request's URL with page and page_after_value changed.
 func (h *Handler) appendURLs(b []byte, r *http.Request, req *request, next []byte) []byte {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	origin := scheme + "://" + r.Host
+	origin := baseurl.Of(r)
 	base := string(wire.AppendPath([]byte(origin), r.URL.EscapedPath()))
 	q := r.URL.Query()
 	link := func(key string, edit func(url.Values)) {

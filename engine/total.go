@@ -30,9 +30,12 @@ func newTotalCache(max int) *totalCache {
 
 func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode) (Total, error) {
 	if mode == TotalEstimate {
+		done := e.observe(ctx, ReadEstimate, r.c)
 		n, err := e.src.Estimate(ctx, r.c, r.filters)
+		err = sourceError(ctx, err)
+		done(0, err)
 		if err != nil {
-			return Total{}, sourceError(ctx, err)
+			return Total{}, err
 		}
 		return Total{Count: n, Estimate: true}, nil
 	}
@@ -51,9 +54,12 @@ func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode) (Total,
 	if ok && ent.version == v {
 		return Total{Count: ent.count}, nil
 	}
+	done := e.observe(ctx, ReadCount, r.c)
 	n, err := e.src.Count(ctx, r.c, r.filters)
+	err = sourceError(ctx, err)
+	done(0, err)
 	if err != nil {
-		return Total{}, sourceError(ctx, err)
+		return Total{}, err
 	}
 	c.mu.Lock()
 	if len(c.entries) >= c.max {

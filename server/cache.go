@@ -35,6 +35,7 @@ type cached struct {
 	status  int
 	header  http.Header
 	body    []byte
+	rows    int64 // the rows of the page, counted again by metrics on a hit
 }
 
 func (c *cached) cost() int64 { return int64(len(c.body) + len(c.key) + 512) }
@@ -101,6 +102,7 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			}
 			key := r.Host + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept")
 			if e := c.get(key, version); e != nil {
+				cacheAnswered(r.Context(), e.rows)
 				h := w.Header()
 				for k, v := range e.header {
 					h[k] = v
@@ -110,6 +112,7 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 				w.Write(e.body)
 				return
 			}
+			cacheMissed(r.Context())
 			rec := &holdWriter{w: w, header: http.Header{}}
 			next.ServeHTTP(rec, r)
 			if rec.passthrough {
@@ -121,7 +124,7 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			body, header := rec.body, rec.header.Clone()
 			rec.flushTo(w)
 			if rec.status == http.StatusOK && !strings.Contains(header.Get("Cache-Control"), "no-store") {
-				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body})
+				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body, rows: rowsSoFar(r.Context())})
 			}
 		})
 	}

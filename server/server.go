@@ -48,6 +48,10 @@ type Options struct {
 	// requests while the data is unchanged; 0 means DefaultCacheBytes and a
 	// negative value turns the cache off.
 	CacheBytes int64
+	// Metrics, when set, count every request, query and cache lookup (see
+	// NewMetrics); the engine's observer must be Metrics.Observer for the
+	// query and row metrics to move.
+	Metrics *Metrics
 }
 
 // Server is folio's HTTP server.
@@ -82,6 +86,7 @@ func New(o Options) (*Server, error) {
 	mux.Handle("GET /readyz", readiness)
 	mux.Handle("GET /livez", live())
 	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
+	dialects := map[string]string{} // route pattern → the dialect mounted there
 	for _, group := range groupMounts(mounts) {
 		m := group[0]
 		if paths[m.Path] {
@@ -106,6 +111,7 @@ func New(o Options) (*Server, error) {
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)
 		mux.Handle(m.Path+"/", h)
+		dialects[m.Path], dialects[m.Path+"/"] = m.Dialect, m.Dialect
 	}
 	var h http.Handler = mux
 	cache := o.CacheBytes
@@ -118,6 +124,9 @@ func New(o Options) (*Server, error) {
 	// Outside the mounts (the cache, the health checks) folio answers in the
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
+	if o.Metrics != nil {
+		h = o.Metrics.instrument(mux, dialects)(h)
+	}
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
 	return newServer(h, log, o.ShutdownTimeout), nil

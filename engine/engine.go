@@ -119,9 +119,12 @@ type Engine struct {
 	totals *totalCache
 	limits Limits
 	costly chan struct{} // a token per costly operation running; nil: no bound
+	// observer, when set, is told of every read of src.
+	observer Observer
 }
 
-// New returns an Engine that publishes cols from src and signs cursors with signer.
+// New returns an Engine that publishes cols from src and signs cursors with
+// signer, configured by opts.
 func New(src Source, signer *Signer, cols []*Collection, opts ...Option) (*Engine, error) {
 	e := &Engine{src: src, signer: signer, cols: map[string]*Collection{}, totals: newTotalCache(4096)}
 	for _, o := range opts {
@@ -333,12 +336,15 @@ func (e *Engine) keysetPage(ctx context.Context, r *resolved, at Position, plan 
 // fetch runs plan, keeping at most plan.Limit rows: the page being written,
 // plus the one row that tells whether there is more.
 func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
+	done := e.observe(ctx, ReadPage, plan.Collection)
 	p.Rows = make([]Row, 0, plan.Limit)
-	err := e.src.Query(ctx, plan, func(row Row) error {
+	err := sourceError(ctx, e.src.Query(ctx, plan, func(row Row) error {
 		p.Rows = append(p.Rows, slices.Clone(row))
 		return nil
-	})
-	return sourceError(ctx, err)
+	}))
+	// The row read ahead to learn of a next page is not the caller's.
+	done(int64(min(len(p.Rows), p.Limit)), err)
+	return err
 }
 
 // Stream runs q over c and calls emit for every row of span, as rows
@@ -396,18 +402,24 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, 
 	// went away) is the caller's to report as it is: passed through the
 	// source, it would come back as the database's fault.
 	var emitErr error
+	var n int64
+	done := e.observe(ctx, ReadStream, c)
 	err = e.src.Query(ctx, plan, func(row Row) error {
 		limit()
 		if err := emit(row); err != nil {
 			emitErr = err
 			return err
 		}
+		n++
 		return nil
 	})
 	if emitErr != nil {
-		return emitErr
+		err = emitErr
+	} else {
+		err = sourceError(ctx, err)
 	}
-	return sourceError(ctx, err)
+	done(n, err)
+	return err
 }
 
 // sourceError passes engine errors through, reports cancellation as such,

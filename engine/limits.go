@@ -45,9 +45,6 @@ const (
 	HeavyOffset = 1000
 )
 
-// Option configures an Engine.
-type Option func(*Engine)
-
 // WithLimits bounds the work of each request (see Limits).
 func WithLimits(l Limits) Option {
 	return func(e *Engine) {

@@ -30,9 +30,12 @@ func newTotalCache(max int) *totalCache {
 
 func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode, admitted bool) (Total, error) {
 	if mode == TotalEstimate {
+		done := e.observe(ctx, ReadEstimate, r.c)
 		n, err := e.src.Estimate(ctx, r.c, r.filters)
+		err = sourceError(ctx, err)
+		done(0, err)
 		if err != nil {
-			return Total{}, sourceError(ctx, err)
+			return Total{}, err
 		}
 		return Total{Count: n, Estimate: true}, nil
 	}
@@ -59,9 +62,12 @@ func (e *Engine) total(ctx context.Context, r *resolved, mode TotalMode, admitte
 		}
 		defer release()
 	}
+	done := e.observe(ctx, ReadCount, r.c)
 	n, err := e.src.Count(ctx, r.c, r.filters)
+	err = sourceError(ctx, err)
+	done(0, err)
 	if err != nil {
-		return Total{}, sourceError(ctx, err)
+		return Total{}, err
 	}
 	c.mu.Lock()
 	if len(c.entries) >= c.max {

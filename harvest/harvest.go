@@ -140,13 +140,26 @@ func writeState(path string, st State) error {
 	return nil
 }
 
+// Check refuses options that cannot work together with workers workers
+// (see RunParallel), before any request is sent: what a command line
+// reports as a usage error.
+func (o Options) Check(workers int) error {
+	if o.Checkpoint != "" && o.Out == "" {
+		return errors.New("harvest: a checkpoint needs an output file")
+	}
+	if workers > 1 {
+		return o.checkParallel()
+	}
+	return nil
+}
+
 // Run harvests as o says, resuming from o.Checkpoint when it exists.
 func Run(ctx context.Context, o Options) (Summary, error) {
 	start := time.Now()
 	retries0 := o.Client.Retries()
 	var sum Summary
-	if o.Checkpoint != "" && o.Out == "" {
-		return sum, errors.New("harvest: a checkpoint needs an output file")
+	if err := o.Check(1); err != nil {
+		return sum, err
 	}
 	format, err := o.format()
 	if err != nil {

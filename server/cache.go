@@ -38,6 +38,7 @@ type cached struct {
 	status  int
 	header  http.Header
 	body    []byte
+	rows    int64 // the rows of the page, counted again by metrics on a hit
 }
 
 func (c *cached) cost() int64 { return int64(len(c.body) + len(c.key) + 512) }
@@ -104,12 +105,14 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			}
 			key := baseurl.Of(r) + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept")
 			if e := c.get(key, version); e != nil {
+				cacheAnswered(r.Context(), e.rows)
 				copyHeader(w.Header(), e.header)
 				w.Header().Set("Content-Length", strconv.Itoa(len(e.body)))
 				w.WriteHeader(e.status)
 				w.Write(e.body)
 				return
 			}
+			cacheMissed(r.Context())
 			rec := &holdWriter{w: w, header: http.Header{}}
 			ctx, behind := engine.WatchBehind(r.Context())
 			next.ServeHTTP(rec, r.WithContext(ctx))
@@ -125,7 +128,7 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 			// version is not that version's page: kept, it would be served
 			// after the replica caught up, while a read would show more.
 			if rec.status == http.StatusOK && !strings.Contains(header.Get("Cache-Control"), "no-store") && !behind.Marked() {
-				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body})
+				c.put(&cached{key: key, version: version, status: rec.status, header: header, body: body, rows: rowsSoFar(r.Context())})
 			}
 		})
 	}

@@ -69,6 +69,10 @@ type Options struct {
 	// knowledge), beside HTTP/1.1, for a proxy in front that speaks it.
 	TLSCert, TLSKey string
 	H2C             bool
+	// Metrics, when set, count every request, query and cache lookup (see
+	// NewMetrics); the engine's observer must be Metrics.Observer for the
+	// query and row metrics to move.
+	Metrics *Metrics
 }
 
 // Server is folio's HTTP server.
@@ -114,6 +118,7 @@ func New(o Options) (*Server, error) {
 	mux.Handle("GET /readyz", readiness)
 	mux.Handle("GET /livez", live())
 	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
+	dialects := map[string]string{} // route pattern → the dialect mounted there
 	for _, group := range groupMounts(mounts) {
 		m := group[0]
 		if paths[m.Path] {
@@ -142,6 +147,7 @@ func New(o Options) (*Server, error) {
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)
 		mux.Handle(m.Path+"/", h)
+		dialects[m.Path], dialects[m.Path+"/"] = m.Dialect, m.Dialect
 	}
 	var h http.Handler = mux
 	// The external base is known before the cache (in each mount), which
@@ -155,6 +161,9 @@ func New(o Options) (*Server, error) {
 	// Outside the mounts (the health checks) folio answers in the
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
+	if o.Metrics != nil {
+		h = o.Metrics.instrument(mux, dialects)(h)
+	}
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
 	s := newServer(h, log, o.ShutdownTimeout)

@@ -247,3 +247,49 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("the server still accepts connections after shutdown")
 	}
 }
+
+// TestAccessLogQuery: the access log records the query string as sent, but
+// with cursor values cut to their first 12 characters and credentials
+// replaced, in every dialect's naming of them.
+func TestAccessLogQuery(t *testing.T) {
+	long := strings.Repeat("Ab1-_", 20)
+	tests := []struct{ raw, want string }{
+		{"limit=5&sort=-id", "limit=5&sort=-id"},
+		{"cursor=" + long + "&limit=5", "cursor=Ab1-_Ab1-_Ab…&limit=5"},
+		{"cursor=short", "cursor=short"},
+		{"page%5Bcursor%5D=" + long, "page%5Bcursor%5D=Ab1-_Ab1-_Ab…"},
+		{"next_cursor=" + long + "&prev_cursor=" + long, "next_cursor=Ab1-_Ab1-_Ab…&prev_cursor=Ab1-_Ab1-_Ab…"},
+		{"page_after_value=1717097142713:zIaQ0vsZ0bx4", "page_after_value=171709714271…"},
+		{"access_token=s3cr3t&limit=1", "access_token=REDACTED&limit=1"},
+		{"Access_Token=s3cr3t", "Access_Token=REDACTED"},
+		{"flag&x=", "flag&x="},
+		{"elements[all]=" + strings.Repeat("Ti,", 1000), "elements[all]=" + strings.Repeat("Ti,", 1000)[:maxLoggedQuery-len("elements[all]=")] + "…"},
+	}
+	for _, tt := range tests {
+		if got := logQuery(tt.raw); got != tt.want {
+			t.Errorf("logQuery(%.60q) = %.80q, want %.80q", tt.raw, got, tt.want)
+		}
+	}
+
+	log, buf := newLogger()
+	srv, err := New(Options{Engine: newEngine(t), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/v1/things?limit=2&cursor="+long+"&access_token=tok-in-query", nil)
+	req.Header.Set("Authorization", "Bearer tok-in-header")
+	srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	lines := buf.lines(t)
+	last := lines[len(lines)-1]
+	if want := "limit=2&cursor=Ab1-_Ab1-_Ab…&access_token=REDACTED"; last["query"] != want {
+		t.Errorf("logged query %q, want %q", last["query"], want)
+	}
+	buf.mu.Lock()
+	all := buf.b.String()
+	buf.mu.Unlock()
+	for _, secret := range []string{"tok-in-query", "tok-in-header", long} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the log holds %q: %s", secret, all)
+		}
+	}
+}

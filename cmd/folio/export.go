@@ -3,17 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"folio/dialect/native"
 	"folio/engine"
@@ -27,8 +22,7 @@ type filterFlags []string
 func (f *filterFlags) String() string     { return strings.Join(*f, " ") }
 func (f *filterFlags) Set(s string) error { *f = append(*f, s); return nil }
 
-func exportCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ExitOnError)
+func exportCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "SQLite file or postgres:// URL to export from (default: the demo database, built on first run)")
 	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
@@ -40,28 +34,35 @@ func exportCmd(ctx context.Context, args []string) error {
 	limit := fs.Int("limit", 0, "most rows to export (0: all)")
 	var filters filterFlags
 	fs.Var(&filters, "filter", "filter, as a native API parameter: 'field[op]=value' (repeatable)")
-	fs.Parse(args)
-	if *name == "" {
-		fs.Usage()
-		return errors.New("export: --collection is required")
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("export: unexpected argument %q", fs.Arg(0))
-	}
-	f, err := export.ParseFormat(*format)
+	logs := addLogFlags(fs)
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if *name == "" {
+		return usagef("--collection is required")
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	f, err := export.ParseFormat(*format)
+	if err != nil {
+		return usageError{err}
+	}
 	if *limit < 0 {
-		return fmt.Errorf("export: --limit must be 0 or more, got %d", *limit)
+		return usagef("--limit must be 0 or more, got %d", *limit)
 	}
 	params := url.Values{}
 	for _, fl := range filters {
 		k, v, ok := strings.Cut(fl, "=")
 		if !ok {
-			return fmt.Errorf("export: --filter %q: want field=value or field[op]=value", fl)
+			return usagef("--filter %q: want field=value or field[op]=value", fl)
 		}
 		params.Add(k, v)
+	}
+	log, err := logs.logger(os.Stderr)
+	if err != nil {
+		return err
 	}
 	if *sort != "" {
 		params.Set("sort", *sort)
@@ -71,7 +72,7 @@ func exportCmd(ctx context.Context, args []string) error {
 	}
 
 	// Warnings go to stderr: stdout may be the export itself.
-	p, err := open(ctx, *db, *cfgPath, postgres.Options{Schemas: schemaList(*schemas)}, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	p, err := open(ctx, *db, *cfgPath, postgres.Options{Schemas: schemaList(*schemas)}, os.Stderr, log)
 	if err != nil {
 		return err
 	}
@@ -97,15 +98,14 @@ func exportCmd(ctx context.Context, args []string) error {
 
 	toStdout := *out == "" || *out == "-"
 	// A bar on a terminal only, and not on the terminal the rows go to.
-	var bar *progressbar.ProgressBar
-	if term.IsTerminal(int(os.Stderr.Fd())) && !(toStdout && term.IsTerminal(int(os.Stdout.Fd()))) {
-		bar = newBar(ctx, e, req)
-		req.Progress = func(n int64) {
-			if m := bar.GetMax64(); m > 0 && n > m {
-				bar.ChangeMax64(n) // the estimate was low
-			}
-			bar.Set64(n)
+	var bar *meter
+	if isTerminal(os.Stderr) && !(toStdout && isTerminal(os.Stdout)) {
+		bar = newMeter(os.Stderr, true, "export "+c.Name, "rows")
+		total, err := export.Estimate(ctx, e, req)
+		if err != nil || total <= 0 {
+			total = -1 // unknown: a spinner with the count
 		}
+		req.Progress = func(n int64) { bar.set(n, total) }
 	}
 	start := time.Now()
 	var n int64
@@ -115,12 +115,7 @@ func exportCmd(ctx context.Context, args []string) error {
 		n, err = export.WriteFile(ctx, e, req, *out)
 	}
 	if bar != nil {
-		if err == nil && bar.GetMax64() > 0 {
-			bar.ChangeMax64(n)
-			bar.Set64(n)
-		}
-		bar.Finish()
-		fmt.Fprintln(os.Stderr)
+		bar.finish(err == nil, n)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -136,23 +131,4 @@ func exportCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "exported %d rows of %s to %s in %s (%.0f rows/s)\n", n, c.Name, *out, d.Round(time.Millisecond), float64(n)/d.Seconds())
 	}
 	return nil
-}
-
-// newBar returns a progress bar on standard error showing rows and rows/s,
-// and a percentage when the database's statistics estimate the total.
-func newBar(ctx context.Context, e *engine.Engine, req export.Request) *progressbar.ProgressBar {
-	total, err := export.Estimate(ctx, e, req)
-	if err != nil || total <= 0 {
-		total = -1 // unknown: a spinner with the count
-	}
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription("export "+req.Collection.Name),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("rows"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetPredictTime(total > 0),
-	)
 }

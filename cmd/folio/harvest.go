@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"folio/client"
 	"folio/harvest"
 )
 
-func harvestCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("harvest", flag.ExitOnError)
+func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	dialect := fs.String("dialect", "auto", "auto, or the API's paging: "+strings.Join(client.Dialects(), ", "))
 	out := fs.String("out", "", "file to append the records to: NDJSON, or CSV when it ends in .csv (default: NDJSON on standard output)")
 	checkpoint := fs.String("checkpoint", "", "file that keeps the position; run again with it to resume (needs --out)")
@@ -34,21 +30,18 @@ func harvestCmd(ctx context.Context, args []string) error {
 	caCert := fs.String("ca-cert", "", "PEM file of certificate authorities to trust besides the system's (a private or test CA)")
 	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS to an http:// URL (a server run with --h2c)")
 	// Flags may follow the URL: folio harvest URL --out f.
-	var pos []string
-	for rest := args; ; {
-		fs.Parse(rest)
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return errors.New("harvest: want exactly one URL")
+		return usagef("want exactly one URL, got %d arguments", len(pos))
 	}
-	if *pageSize < 0 || *maxRecs < 0 || *parallel < 1 {
-		return errors.New("harvest: --page-size and --max must be 0 or more, --parallel 1 or more")
+	if *pageSize < 0 || *maxRecs < 0 || *retries < 0 || *parallel < 1 {
+		return usagef("--page-size, --max and --retries must be 0 or more, --parallel 1 or more")
+	}
+	if !slices.Contains(append(client.Dialects(), "auto"), *dialect) {
+		return usagef("--dialect must be auto or one of %s, got %q", strings.Join(client.Dialects(), ", "), *dialect)
 	}
 	req := client.Request{URL: pos[0]}
 	if *data != "" {
@@ -59,7 +52,11 @@ func harvestCmd(ctx context.Context, args []string) error {
 	if toStdout {
 		*out = ""
 	}
-	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: *retries, UserAgent: "folio-harvest", H2C: *h2c}
+	maxRetries := *retries
+	if maxRetries == 0 {
+		maxRetries = -1 // the client's zero is its default; --retries 0 means none
+	}
+	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c}
 	if *caCert != "" {
 		var err error
 		if co.RootCAs, err = loadCAs(*caCert); err != nil {
@@ -68,8 +65,11 @@ func harvestCmd(ctx context.Context, args []string) error {
 	}
 	c := client.New(co)
 	o := harvest.Options{Client: c, Request: req, Dialect: *dialect, PageSize: *pageSize, Max: *maxRecs, Out: *out, Checkpoint: *checkpoint, CheckpointEvery: *every}
+	if err := o.Check(*parallel); err != nil {
+		return usageError{err}
+	}
 
-	rep := newReporter(os.Stderr, term.IsTerminal(int(os.Stderr.Fd())) && !(toStdout && term.IsTerminal(int(os.Stdout.Fd()))))
+	rep := newReporter(os.Stderr, isTerminal(os.Stderr) && !(toStdout && isTerminal(os.Stdout)))
 	o.Progress = rep.progress
 	sum, err := harvest.RunParallel(ctx, o, *parallel)
 	rep.finish()
@@ -86,65 +86,29 @@ func harvestCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// reporter shows a harvest's progress: a bar on a terminal, else a line
-// every few seconds.
+// reporter shows a harvest's progress with a meter: a bar on a terminal,
+// else a line every few seconds with the pages and retries.
 type reporter struct {
-	w     io.Writer
-	mu    sync.Mutex
-	bar   *progressbar.ProgressBar
-	tty   bool
-	start time.Time
-	last  time.Time
+	m    *meter
+	mu   sync.Mutex
+	last harvest.Progress
 }
 
 func newReporter(w io.Writer, tty bool) *reporter {
-	now := time.Now()
-	return &reporter{w: w, tty: tty, start: now, last: now}
+	r := &reporter{m: newMeter(w, tty, "harvest", "records")}
+	r.m.detail = func() string {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return fmt.Sprintf("%d pages, %d retries", r.last.Pages, r.last.Retries)
+	}
+	return r
 }
 
 func (r *reporter) progress(p harvest.Progress) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tty {
-		if r.bar == nil {
-			total := p.Total
-			if total <= 0 {
-				total = -1 // unknown: a spinner with the count
-			}
-			r.bar = progressbar.NewOptions64(total,
-				progressbar.OptionSetWriter(r.w),
-				progressbar.OptionSetDescription("harvest"),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("records"),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetPredictTime(total > 0),
-			)
-		}
-		if m := r.bar.GetMax64(); m > 0 && p.Records > m {
-			r.bar.ChangeMax64(p.Records)
-		}
-		r.bar.Set64(p.Records)
-		return
-	}
-	if time.Since(r.last) < 5*time.Second {
-		return
-	}
-	r.last = time.Now()
-	of := ""
-	if p.Total > 0 {
-		of = fmt.Sprintf(" of %d", p.Total)
-	}
-	d := time.Since(r.start).Seconds()
-	fmt.Fprintf(r.w, "harvest: %d records%s, %d pages, %d retries, %.0fs\n", p.Records, of, p.Pages, p.Retries, d)
+	r.last = p
+	r.mu.Unlock()
+	r.m.set(p.Records, p.Total)
 }
 
-func (r *reporter) finish() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.bar != nil {
-		r.bar.Finish()
-		fmt.Fprintln(r.w)
-	}
-}
+func (r *reporter) finish() { r.m.finish(false, 0) }

@@ -1,11 +1,14 @@
 // Command folio publishes SQL datasets over HTTP.
 //
-//	folio serve [--db PATH] [--config FILE] [--addr 127.0.0.1:8080] [--secret S]
-//	folio demo --db PATH [--rows N] [--seed S]
-//	folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
-//	             [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
-//	folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson|FILE.csv]
-//	             [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
+//	folio serve [flags]            publish a database (default: the demo database)
+//	folio demo --db PATH [flags]   build the demo database
+//	folio export --collection NAME [flags]
+//	folio harvest URL [flags]
+//	folio version
+//
+// 'folio COMMAND --help' lists a command's flags (cli.go generates it from
+// the flag sets); every flag can also be set by its FOLIO_* environment
+// variable. Exit status 2 is a usage error, 1 a failure.
 //
 // With no --db, serve and export use the demo database, building it on
 // first run at $XDG_DATA_HOME/folio/demo-vN.sqlite
@@ -28,6 +31,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"folio/config"
 	"folio/demo"
 	"folio/engine"
@@ -37,77 +43,52 @@ import (
 	"folio/source/sqlite"
 )
 
-const usage = `usage:
-  folio serve [--db PATH] [--config FILE] [--addr 127.0.0.1:8080] [--secret S]
-  folio demo --db PATH [--rows N] [--seed S]
-  folio export [--db PATH] [--config FILE] --collection NAME [--format ndjson|csv|json]
-               [--out FILE] [--sort S] [--fields F] [--filter 'field[op]=v']... [--limit N]
-  folio harvest URL [--dialect auto|native|nomad|copernica|jsonapi|gocdb|link] [--out FILE.ndjson|FILE.csv]
-               [--checkpoint FILE] [--page-size N] [--max N] [--data BODY] [--rate R]
-`
-
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch os.Args[1] {
-	case "serve":
-		err = serve(ctx, os.Args[2:])
-	case "demo":
-		err = demoCmd(ctx, os.Args[2:])
-	case "export":
-		err = exportCmd(ctx, os.Args[2:])
-	case "harvest":
-		err = harvestCmd(ctx, os.Args[2:])
-	case "-h", "--help", "help":
-		fmt.Print(usage)
-		return
-	default:
-		fmt.Fprintf(os.Stderr, "folio: unknown command %q\n%s", os.Args[1], usage)
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "folio:", err)
-		os.Exit(1)
-	}
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "SQLite file or postgres:// URL to publish (default: the demo database, built on first run)")
 	schemas := fs.String("schema", "public", "PostgreSQL schemas to publish, comma-separated")
 	var replicas listFlag
-	fs.Var(&replicas, "replica", "postgres:// URL of a read replica that page reads go to (repeatable; the primary answers when a replica cannot)")
+	fs.Var(&replicas, "replica", "postgres:// `URL` of a read replica that page reads go to (repeatable; the primary answers when a replica cannot)")
 	replicaTimeout := fs.Duration("replica-timeout", postgres.DefaultReplicaTimeout,
 		"how long a read waits for a replica to start answering, connecting included, before it reads the primary; the replica then leaves rotation until a background probe finds it answering")
 	poll := fs.Duration("poll-interval", postgres.DefaultPollInterval,
 		"how often the PostgreSQL primary's WAL position is read to learn of writes: the page cache and exact totals see a write within this; 0 asks the primary on every request")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: $FOLIO_SECRET, else a key file beside a SQLite database)")
+	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: a key file beside a SQLite database)")
 	queryTimeout := fs.Duration("query-timeout", engine.DefaultQueryTime, "longest a page, record or count may run (and an export until its first row); 0 for no limit (default: the config's limits.query_timeout, else 5s)")
 	costly := fs.Int("costly-queries", 0, "how many costly queries (exact counts, exports, deep offsets, heavy filters) run at once (default: the config's limits.costly_queries, else half the CPUs)")
 	edge := addEdgeFlags(fs)
-	fs.Parse(args)
+	adminAddr := fs.String("admin-addr", "", "address of a separate listener for operators, serving /metrics and /debug/pprof/ (default: none; the public address serves neither)")
+	logs := addLogFlags(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	log, err := logs.logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	pg := postgres.Options{Schemas: schemaList(*schemas), Replicas: replicas, ReplicaTimeout: *replicaTimeout,
 		PollInterval: *poll, VersionEveryCall: *poll == 0}
-	p, err := open(ctx, *db, *cfgPath, pg, os.Stdout, log)
+	p, err := open(ctx, *db, *cfgPath, pg, os.Stderr, log)
 	if err != nil {
 		return err
 	}
 	defer p.src.Close()
-	if *sec == "" {
-		*sec = os.Getenv("FOLIO_SECRET")
-	}
 	if *sec == "" && isPostgres(p.db) {
 		return errors.New("serve: a PostgreSQL database has no file to keep a signing key beside: give --secret or FOLIO_SECRET, the same on every node")
 	}
@@ -123,11 +104,23 @@ func serve(ctx context.Context, args []string) error {
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
-	e, err := engine.New(p.src, signer, p.cols, engine.WithLimits(limits(cfg.Limits, set, *queryTimeout, *costly)))
+	var metrics *server.Metrics
+	var admin *server.Server
+	opts := []engine.Option{engine.WithLimits(limits(cfg.Limits, set, *queryTimeout, *costly))}
+	if *adminAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		if metrics, err = server.NewMetrics(reg); err != nil {
+			return err
+		}
+		opts = append(opts, engine.WithObserver(metrics.Observer()))
+		admin = server.NewAdmin(reg, log)
+	}
+	e, err := engine.New(p.src, signer, p.cols, opts...)
 	if err != nil {
 		return err
 	}
-	o := server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log,
+	o := server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log, Metrics: metrics,
 		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates()}
 	if err := edge.apply(&o, p.cfg); err != nil {
 		return err
@@ -139,6 +132,18 @@ func serve(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	adminDone := make(chan error, 1)
+	if admin == nil {
+		adminDone <- nil
+	} else {
+		aln, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --admin-addr: %w", err)
+		}
+		go func() { adminDone <- admin.Serve(ctx, aln) }()
+		fmt.Printf("metrics on http://%s/metrics, profiles on http://%s/debug/pprof/\n", aln.Addr(), aln.Addr())
 	}
 	host := publicURL(o, ln.Addr())
 	base := host + p.cfg.NativeMount().Path
@@ -153,7 +158,8 @@ func serve(ctx context.Context, args []string) error {
 	} else if len(p.cols) > 0 {
 		fmt.Printf("  curl '%s/%s?limit=5'\n", base, e.Collections()[0].Name)
 	}
-	return srv.Serve(ctx, ln)
+	err = srv.Serve(ctx, ln)
+	return errors.Join(err, <-adminDone)
 }
 
 // published is a database opened for publishing: its source and the
@@ -206,32 +212,39 @@ func open(ctx context.Context, db, cfgPath string, pg postgres.Options, msgs io.
 	return p, nil
 }
 
-func demoCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+func demoCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "database file to create, or a postgres:// URL to load into (required)")
 	rows := fs.Int("rows", demo.DefaultRows, "number of entries; the other tables scale with it")
 	seed := fs.Int64("seed", demo.DefaultSeed, "random seed; the same seed gives the same data")
-	fs.Parse(args)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
 	if *db == "" {
-		fs.Usage()
-		return errors.New("demo: --db is required")
+		return usagef("--db is required")
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *rows < 1 {
+		return usagef("--rows must be 1 or more, got %d", *rows)
 	}
 	if isPostgres(*db) {
 		// COPY into the database; existing demo tables are replaced.
 		start := time.Now()
-		report, done := progress(os.Stdout)
+		report, done := progress(os.Stderr, isTerminal(os.Stderr))
 		err := postgres.Load(ctx, *db, demo.Tables(*rows, *seed), report)
 		done()
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		fmt.Printf("loaded the demo into %s in %s\n", displayName(*db), time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(os.Stderr, "loaded the demo into %s in %s\n", displayName(*db), time.Since(start).Round(100*time.Millisecond))
 		return nil
 	}
 	if _, err := os.Stat(*db); err == nil {
 		return fmt.Errorf("demo: %s exists; remove it first", *db)
 	}
-	return build(ctx, *db, *rows, *seed, os.Stdout)
+	return build(ctx, *db, *rows, *seed, os.Stderr)
 }
 
 // demoPath is where serve keeps the demo database: a file named by the
@@ -298,7 +311,7 @@ func build(ctx context.Context, path string, rows int, seed int64, msgs io.Write
 		os.Remove(p)
 	}
 	start := time.Now()
-	report, done := progress(msgs)
+	report, done := progress(os.Stderr, isTerminal(os.Stderr))
 	err := sqlite.Load(ctx, tmp, demo.Tables(rows, seed), report)
 	done()
 	if err != nil {
@@ -312,34 +325,31 @@ func build(ctx context.Context, path string, rows int, seed int64, msgs io.Write
 	return nil
 }
 
-// progress prints one line per table, rewritten in place as it fills;
-// done ends the last line.
-func progress(w io.Writer) (report func(table string, done, total int), done func()) {
-	cur, last := "", -1
+// progress shows a demo build's progress on w, one table after another,
+// with the same meter as export and harvest: a bar per table on a
+// terminal, else a line every few seconds and one as each table is done.
+// done ends the last table.
+func progress(w io.Writer, tty bool) (report func(table string, done, total int), done func()) {
+	var m *meter
+	var table string
+	var n int64
 	end := func() {
-		if cur != "" {
-			fmt.Fprintln(w)
-			cur = ""
-		}
-	}
-	report = func(table string, n, total int) {
-		if table != cur {
-			end()
-			cur, last = table, -1
-		}
-		pct := -1
-		if total > 0 {
-			pct = n * 100 / total
-		}
-		if pct == last && pct >= 0 {
+		if m == nil {
 			return
 		}
-		last = pct
-		if pct < 0 {
-			fmt.Fprintf(w, "\r  %-10s %d rows", table, n)
-		} else {
-			fmt.Fprintf(w, "\r  %-10s %3d%% (%d rows)", table, pct, n)
+		m.finish(true, n)
+		if !tty {
+			fmt.Fprintf(w, "demo: %s done, %d rows\n", table, n)
 		}
+		m = nil
+	}
+	report = func(t string, rows, total int) {
+		if t != table || m == nil {
+			end()
+			table, m = t, newMeter(w, tty, "demo: "+t, "rows")
+		}
+		n = int64(rows)
+		m.set(n, int64(total))
 	}
 	return report, end
 }

@@ -12,7 +12,13 @@ import (
 	"folio/source/postgres"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
 
 // TestPostgresDatabase loads the demo into PostgreSQL as `folio demo --db
 // postgres://…` does and opens it as serve and export do: the same
@@ -20,7 +26,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func TestPostgresDatabase(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.Start(t)
-	if err := demoCmd(ctx, []string{"--db", url, "--rows", "2000"}); err != nil {
+	if err := demoCmd(ctx, newFlagSet("demo"), []string{"--db", url, "--rows", "2000"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := open(ctx, url, "", postgres.Options{}, io.Discard, slog.New(slog.DiscardHandler))
@@ -39,7 +45,7 @@ func TestPostgresDatabase(t *testing.T) {
 	}
 	// No file to keep a key beside: serve wants one given.
 	t.Setenv("FOLIO_SECRET", "")
-	err = serve(ctx, []string{"--db", url, "--addr", "127.0.0.1:0"})
+	err = serve(ctx, newFlagSet("serve"), []string{"--db", url, "--addr", "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "FOLIO_SECRET") {
 		t.Errorf("serve without a secret: %v", err)
 	}

@@ -220,3 +220,13 @@ func copyHeader(dst, src http.Header) {
 		dst[k] = v
 	}
 }
+
+// purge drops every page: they were rendered from collections the server
+// no longer serves.
+func (c *pageCache) purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.order.Init()
+	clear(c.entries)
+	c.size = 0
+}

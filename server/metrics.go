@@ -155,10 +155,11 @@ func rowsSoFar(ctx context.Context) int64 {
 // instrument counts every request into m, labelled with the pattern routes
 // matches it with and that route's dialect (mounts maps patterns to
 // dialects; others, health checks and unmatched paths, have none).
-func (m *Metrics) instrument(routes *http.ServeMux, mounts map[string]string) func(http.Handler) http.Handler {
+func (m *Metrics) instrument(current func() (*http.ServeMux, map[string]string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
+			routes, mounts := current()
 			_, route := routes.Handler(r)
 			dialect := mounts[route]
 			if route == "" {

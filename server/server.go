@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"folio/auth"
 	"folio/baseurl"
 	"folio/config"
 	"folio/dialect/copernica"
@@ -73,6 +74,12 @@ type Options struct {
 	// NewMetrics); the engine's observer must be Metrics.Observer for the
 	// query and row metrics to move.
 	Metrics *Metrics
+	// Auth verifies the credentials requests carry; nil accepts none (a
+	// request with one is a 401, without one anonymous). AuthFailures
+	// bounds each client address's failed authentications; nil:
+	// config.DefaultAuthFailures.
+	Auth         *auth.Authenticator
+	AuthFailures *config.Rate
 }
 
 // Server is folio's HTTP server.
@@ -112,6 +119,11 @@ func New(o Options) (*Server, error) {
 		cached = cacheResponses(newPageCache(o.Engine.Source(), cache))
 	}
 	rates := newRateLimits(o.RateLimit, o.CollectionRates)
+	failures := config.DefaultAuthFailures
+	if o.AuthFailures != nil {
+		failures = *o.AuthFailures
+	}
+	fails := newFailedAuths(failures)
 	mux := http.NewServeMux()
 	readiness := ready(o.Engine.Source())
 	mux.Handle("GET /healthz", readiness)
@@ -143,6 +155,8 @@ func New(o Options) (*Server, error) {
 		if cached != nil {
 			h = cached(h)
 		}
+		// The principal is known before the cache, which keys on it.
+		h = authenticate(o.Auth, fails, m.Dialect == config.Copernica, errs)(h)
 		h = limitRate(rates, mountCollection(group), errs)(h)
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)

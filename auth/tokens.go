@@ -261,5 +261,8 @@ func (s *Tokens) update(change func([]Token) ([]Token, error)) error {
 	if err != nil {
 		return fmt.Errorf("tokens: %w", err)
 	}
+	s.mu.Lock()
+	s.checked = time.Time{} // this process reads its own change at once
+	s.mu.Unlock()
 	return nil
 }

@@ -152,6 +152,21 @@ func (e *Engine) Collection(name string) (*Collection, error) {
 	return c, nil
 }
 
+// CollectionFor returns the named collection if the principal of ctx may
+// read it, else the not-found Error of a name that names none: what a
+// route that finds a collection by a client's name asks, so that a
+// collection's existence shows only to those who may read it.
+func (e *Engine) CollectionFor(ctx context.Context, name string) (*Collection, error) {
+	c, err := e.Collection(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := bindAccess(c, PrincipalOf(ctx)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Collections returns every collection, by name.
 func (e *Engine) Collections() []*Collection {
 	out := make([]*Collection, len(e.names))

@@ -376,6 +376,16 @@ func resolve(c *Collection, q Query, p Principal) (*resolved, error) {
 			r.columns = append(r.columns, o.Field)
 		}
 	}
+	// A field hidden from p is not projected, but stays a column that
+	// reads as null, so that a dialect whose fixed schema names it (and
+	// looks it up among the columns) renders null, not a value.
+	if len(q.Fields) == 0 {
+		for _, f := range c.Visible() {
+			if !c.seen(f, p) && !containsField(r.columns, f) {
+				r.columns = append(r.columns, f)
+			}
+		}
+	}
 	for i, f := range r.columns {
 		if !c.seen(f, p) {
 			r.masked = append(r.masked, i)

@@ -187,3 +187,36 @@ func TestFailedAuthenticationsSlowed(t *testing.T) {
 		t.Fatalf("anonymous after the failures: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestREADMEAccess serves the demo with the README's access example
+// (its auth keys left out: they name files of the reader's): anonymous
+// readers get public entries only and no program_name.
+func TestREADMEAccess(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Access control")
+	if !ok {
+		t.Fatal("README has no Access control section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the Access control section has no yaml block")
+	}
+	block, _, _ = strings.Cut(block, "auth:\n")
+	cfg, err := config.Parse([]byte(block), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := demoWith(t, cfg)
+	resp, body := fetchAs(t, ts.URL+"/v1/entries?limit=1000", "")
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, `"public":false`) || strings.Contains(body, "program_name") || !strings.Contains(body, `"public":true`) {
+		t.Fatalf("%d %.300s", resp.StatusCode, body)
+	}
+	// The whole block, auth included, is a valid configuration.
+	if _, err := config.Parse([]byte(rest[:strings.Index(rest, "```")]), "README.md"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -138,6 +138,11 @@ func (c *Config) applyOne(col *engine.Collection, cc Collection) error {
 			}
 		}
 	}
+	if cc.Access != nil {
+		if err := c.applyAccess(col, cc.Access, cc.DefaultSort != ""); err != nil {
+			return err
+		}
+	}
 	if cc.DefaultLimit > 0 {
 		col.DefaultLimit = cc.DefaultLimit
 	}

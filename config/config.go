@@ -34,6 +34,9 @@ type Config struct {
 	BaseURL        string   `yaml:"base_url"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	CORS           CORS     `yaml:"cors"`
+	// Auth says how principals authenticate (tokens, JWTs); each
+	// collection's access says what they may read.
+	Auth Auth `yaml:"auth"`
 
 	// lines records where each collection entry and mount was written, so
 	// that errors found by Apply can point at the file.
@@ -54,6 +57,9 @@ type Collection struct {
 	// RateLimit bounds the requests each client may send for this
 	// collection, in place of limits.rate_limit.
 	RateLimit *Rate `yaml:"rate_limit"`
+	// Access says who may read the collection, which of its fields and
+	// which rows; absent: everyone, everything.
+	Access *Access `yaml:"access"`
 }
 
 // KeyNames names a key's fields: `key: id` for one, `key: [member, group]`
@@ -212,8 +218,16 @@ func (c *Config) validate() error {
 		case col.Name != "" && !validName(col.Name):
 			return c.errorf(at, "collection %q: name %q must be letters, digits, '_', '-' or '.'", name, col.Name)
 		}
+		if col.Access != nil {
+			if err := c.validateAccess(name, col.Access); err != nil {
+				return err
+			}
+		}
 	}
 	if err := c.validateLimits(); err != nil {
+		return err
+	}
+	if err := c.validateAuth(); err != nil {
 		return err
 	}
 	excluded := map[string]bool{}
@@ -290,7 +304,9 @@ func lines(root *yaml.Node) map[string]int {
 		switch {
 		case k.Value == "collections" && v.Kind == yaml.MappingNode:
 			for j := 0; j+1 < len(v.Content); j += 2 {
-				out["collections."+v.Content[j].Value] = v.Content[j].Line
+				at := "collections." + v.Content[j].Value
+				out[at] = v.Content[j].Line
+				accessLines(out, at, v.Content[j+1])
 			}
 		case k.Value == "limits":
 			out["limits"] = k.Line
@@ -301,4 +317,32 @@ func lines(root *yaml.Node) map[string]int {
 		}
 	}
 	return out
+}
+
+// accessLines records the lines of a collection's access section, its
+// rule and its field grants, under at+".access".
+func accessLines(out map[string]int, at string, col *yaml.Node) {
+	if col.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(col.Content); i += 2 {
+		if col.Content[i].Value != "access" {
+			continue
+		}
+		at += ".access"
+		out[at] = col.Content[i].Line
+		a := col.Content[i+1]
+		if a.Kind != yaml.MappingNode {
+			return
+		}
+		for j := 0; j+1 < len(a.Content); j += 2 {
+			k, v := a.Content[j], a.Content[j+1]
+			out[at+"."+k.Value] = v.Line
+			if k.Value == "fields" && v.Kind == yaml.MappingNode {
+				for n := 0; n+1 < len(v.Content); n += 2 {
+					out[at+".fields."+v.Content[n].Value] = v.Content[n].Line
+				}
+			}
+		}
+	}
 }

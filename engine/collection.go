@@ -66,6 +66,9 @@ type Collection struct {
 	// Scope filters are applied to every query: a visibility rule that
 	// clients cannot lift.
 	Scope []Filter
+	// Access says who may read the collection, which fields and which
+	// rows; nil: everyone, everything.
+	Access *Access
 
 	DefaultLimit int // page size when the client names none
 	MaxLimit     int // largest page size a client may ask for

@@ -230,9 +230,12 @@ func readValue(b []byte) (Value, []byte, error) {
 	return nil, nil, fmt.Errorf("unknown value tag %d", tag)
 }
 
-// fingerprint binds a cursor to a collection, its effective filters and order.
-// Filters are hashed in a canonical order, so "a=1&b=2" and "b=2&a=1" share cursors.
-func fingerprint(collection string, filters []Cond, order []OrderKey) [8]byte {
+// fingerprint binds a cursor to a collection, its effective filters and
+// order, and the row rule as bound to the principal it was issued to, so
+// that a principal whose rule binds otherwise cannot continue it. Filters
+// are hashed in a canonical order, so "a=1&b=2" and "b=2&a=1" share
+// cursors.
+func fingerprint(collection string, filters []Cond, order []OrderKey, rule []Cond) [8]byte {
 	h := sha256.New()
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(len(collection)))
@@ -253,6 +256,13 @@ func fingerprint(collection string, filters []Cond, order []OrderKey) [8]byte {
 			dir |= 2
 		}
 		b = append(b, dir)
+	}
+	// The rule's conditions are among the filters too; hashed again apart,
+	// a principal's query filters cannot stand in for another's rule.
+	// Without a rule the encoding is that of cursors issued before rules.
+	if len(rule) > 0 {
+		b = append(b, 'R')
+		b = appendFilters(b, rule)
 	}
 	h.Write(b)
 	var fp [8]byte

@@ -33,7 +33,7 @@ func testSigner(t testing.TB, secret string) *Signer {
 func TestCursorRoundTrip(t *testing.T) {
 	s := testSigner(t, "0123456789abcdef0123456789abcdef")
 	order := testOrder()
-	fp := fingerprint("c", nil, order)
+	fp := fingerprint("c", nil, order, nil)
 	tm := time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.UTC)
 	cases := []Cursor{
 		{Values: []Value{tm, 0.1, "héllo ✓", true, int64(-5)}},
@@ -74,7 +74,7 @@ func TestCursorRoundTrip(t *testing.T) {
 func TestCursorCompact(t *testing.T) {
 	s := testSigner(t, "0123456789abcdef0123456789abcdef")
 	order := []OrderKey{{Field: &Field{Name: "t", Type: TypeTime}, Desc: true}, {Field: &Field{Name: "id", Type: TypeText}, Desc: true}}
-	tok := s.Encode(fingerprint("entries", nil, order), Cursor{Values: []Value{time.Now().UTC(), "zWcyAh3aSN-0tAzpbSc5p5z5aR9f"}})
+	tok := s.Encode(fingerprint("entries", nil, order, nil), Cursor{Values: []Value{time.Now().UTC(), "zWcyAh3aSN-0tAzpbSc5p5z5aR9f"}})
 	if len(tok) >= 100 {
 		t.Errorf("cursor is %d characters: %s", len(tok), tok)
 	}
@@ -84,7 +84,7 @@ func TestCursorRejects(t *testing.T) {
 	s := testSigner(t, "0123456789abcdef0123456789abcdef")
 	other := testSigner(t, "another secret, sixteen bytes or more")
 	order := testOrder()
-	fp := fingerprint("c", nil, order)
+	fp := fingerprint("c", nil, order, nil)
 	good := s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 0).UTC(), 1.5, "x", true, int64(7)}})
 	raw, _ := base64.RawURLEncoding.DecodeString(good)
 	flip := func(i int) string {
@@ -92,7 +92,7 @@ func TestCursorRejects(t *testing.T) {
 		b[i] ^= 1
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	otherFP := fingerprint("c", []Cond{{Field: order[2].Field, Op: OpEq, Values: []Value{"x"}}}, order)
+	otherFP := fingerprint("c", []Cond{{Field: order[2].Field, Op: OpEq, Values: []Value{"x"}}}, order, nil)
 	cases := map[string]struct {
 		token string
 		fp    [8]byte
@@ -129,13 +129,13 @@ func TestFingerprintFilterOrderInsensitive(t *testing.T) {
 	order := testOrder()
 	a := Cond{Field: order[2].Field, Op: OpEq, Values: []Value{"x"}}
 	b := Cond{Field: order[1].Field, Op: OpGt, Values: []Value{1.0}}
-	if fingerprint("c", []Cond{a, b}, order) != fingerprint("c", []Cond{b, a}, order) {
+	if fingerprint("c", []Cond{a, b}, order, nil) != fingerprint("c", []Cond{b, a}, order, nil) {
 		t.Error("filter order changes the fingerprint")
 	}
-	if fingerprint("c", []Cond{a}, order) == fingerprint("d", []Cond{a}, order) {
+	if fingerprint("c", []Cond{a}, order, nil) == fingerprint("d", []Cond{a}, order, nil) {
 		t.Error("collection does not change the fingerprint")
 	}
-	if fingerprint("c", nil, order) == fingerprint("c", nil, reverse(order)) {
+	if fingerprint("c", nil, order, nil) == fingerprint("c", nil, reverse(order), nil) {
 		t.Error("direction does not change the fingerprint")
 	}
 }
@@ -145,7 +145,7 @@ func TestFingerprintFilterOrderInsensitive(t *testing.T) {
 func FuzzCursorDecode(f *testing.F) {
 	s := testSigner(f, "0123456789abcdef0123456789abcdef")
 	order := testOrder()
-	fp := fingerprint("c", nil, order)
+	fp := fingerprint("c", nil, order, nil)
 	f.Add(s.Encode(fp, Cursor{Values: []Value{time.Unix(1, 5).UTC(), 1.5, "x", true, int64(7)}}))
 	f.Add(s.Encode(fp, Cursor{FromEnd: true}))
 	f.Add("")
@@ -171,7 +171,7 @@ func TestFingerprintNullPlacement(t *testing.T) {
 	order := testOrder()
 	low := slices.Clone(order)
 	low[1].NullsLow = true
-	if fingerprint("c", nil, order) == fingerprint("c", nil, low) {
+	if fingerprint("c", nil, order, nil) == fingerprint("c", nil, low, nil) {
 		t.Error("NULL placement does not change the fingerprint")
 	}
 	// The encoding of the default: name, then 1 for descending, 0 for
@@ -193,7 +193,7 @@ func TestFingerprintNullPlacement(t *testing.T) {
 	h.Write(b)
 	var want [8]byte
 	copy(want[:], h.Sum(nil))
-	if fingerprint("c", nil, order) != want {
+	if fingerprint("c", nil, order, nil) != want {
 		t.Error("the default placement changed the fingerprint of existing cursors")
 	}
 }

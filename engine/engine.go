@@ -87,7 +87,8 @@ type Page struct {
 	// (Copernica's nextid names it).
 	Lookahead Row
 
-	fp [8]byte
+	fp     [8]byte
+	masked []int // columns hidden from the principal, read as null
 }
 
 // SortValues returns row's values for the page's order: what a transparent
@@ -151,6 +152,21 @@ func (e *Engine) Collection(name string) (*Collection, error) {
 	return c, nil
 }
 
+// CollectionFor returns the named collection if the principal of ctx may
+// read it, else the not-found Error of a name that names none: what a
+// route that finds a collection by a client's name asks, so that a
+// collection's existence shows only to those who may read it.
+func (e *Engine) CollectionFor(ctx context.Context, name string) (*Collection, error) {
+	c, err := e.Collection(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := bindAccess(c, PrincipalOf(ctx)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Collections returns every collection, by name.
 func (e *Engine) Collections() []*Collection {
 	out := make([]*Collection, len(e.names))
@@ -166,7 +182,7 @@ func (e *Engine) Source() Source { return e.src }
 // Page returns one page of q over c: w.Limit rows (0: the collection's
 // default) from w.At, and the total mode asks for.
 func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mode TotalMode) (*Page, error) {
-	r, err := resolve(c, q)
+	r, err := resolve(c, q, PrincipalOf(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +200,7 @@ func (e *Engine) Page(ctx context.Context, c *Collection, q Query, w Window, mod
 	if !keyset && !offset && w.At != nil {
 		return nil, invalid(ParamCursor, "collection %q has no unique key, so it is paged by offset only", c.Name)
 	}
-	p := &Page{Collection: c, Columns: r.columns, Order: r.order, Limit: limit, Keyset: keyset, fp: r.fp}
+	p := &Page{Collection: c, Columns: r.columns, Order: r.order, Limit: limit, Keyset: keyset, fp: r.fp, masked: r.masked}
 	for _, f := range r.out {
 		p.Fields = append(p.Fields, slices.Index(r.columns, f))
 	}
@@ -223,7 +239,7 @@ func (e *Engine) Total(ctx context.Context, c *Collection, q Query, mode TotalMo
 	if mode == TotalNone {
 		return Total{}, invalid(ParamTotal, "a count must be exact or an estimate")
 	}
-	r, err := resolve(c, q)
+	r, err := resolve(c, q, PrincipalOf(ctx))
 	if err != nil {
 		return Total{}, err
 	}
@@ -242,11 +258,11 @@ func (e *Engine) CountPage(ctx context.Context, c *Collection, q Query, mode Tot
 	return &Page{Collection: c, Total: &t}, nil
 }
 
-// Check validates q against c without running it: the errors Page and
-// Stream would report for the query itself, for a dialect that answers a
-// request without reading rows or counting them.
-func (e *Engine) Check(c *Collection, q Query) error {
-	_, err := resolve(c, q)
+// Check validates q against c, for the principal of ctx, without running
+// it: the errors Page and Stream would report for the query itself, for a
+// dialect that answers a request without reading rows or counting them.
+func (e *Engine) Check(ctx context.Context, c *Collection, q Query) error {
+	_, err := resolve(c, q, PrincipalOf(ctx))
 	return err
 }
 
@@ -339,7 +355,11 @@ func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
 	done := e.observe(ctx, ReadPage, plan.Collection)
 	p.Rows = make([]Row, 0, plan.Limit)
 	err := sourceError(ctx, e.src.Query(ctx, plan, func(row Row) error {
-		p.Rows = append(p.Rows, slices.Clone(row))
+		row = slices.Clone(row)
+		for _, i := range p.masked {
+			row[i] = nil
+		}
+		p.Rows = append(p.Rows, row)
 		return nil
 	}))
 	// The row read ahead to learn of a next page is not the caller's.
@@ -352,7 +372,7 @@ func (e *Engine) fetch(ctx context.Context, plan *Plan, p *Page) error {
 // buffered. start is called once, before the first row, with the columns
 // of each Row and the indexes of the projected fields, as in Page.
 func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, start func(columns []*Field, out []int) error, emit func(Row) error) error {
-	r, err := resolve(c, q)
+	r, err := resolve(c, q, PrincipalOf(ctx))
 	if err != nil {
 		return err
 	}
@@ -404,8 +424,20 @@ func (e *Engine) Stream(ctx context.Context, c *Collection, q Query, span Span, 
 	var emitErr error
 	var n int64
 	done := e.observe(ctx, ReadStream, c)
+	var masked Row
+	if len(r.masked) > 0 {
+		masked = make(Row, 0, len(r.columns))
+	}
 	err = e.src.Query(ctx, plan, func(row Row) error {
 		limit()
+		if masked != nil {
+			// The source may reuse row: the copy is the one nulled.
+			masked = append(masked[:0], row...)
+			for _, i := range r.masked {
+				masked[i] = nil
+			}
+			row = masked
+		}
 		if err := emit(row); err != nil {
 			emitErr = err
 			return err
@@ -447,6 +479,10 @@ func sourceError(ctx context.Context, err error) error {
 // the key's fields, in order. A key of the wrong number of parts, or a part
 // that is no value of its field's type, names no record: a not-found Error.
 func (e *Engine) Get(ctx context.Context, c *Collection, key []string, fields []string) (*Page, error) {
+	// Nothing about the key is said to a principal that may not read c.
+	if _, err := bindAccess(c, PrincipalOf(ctx)); err != nil {
+		return nil, err
+	}
 	kfs := c.KeyFields()
 	if len(kfs) == 0 {
 		return nil, NotFoundf("collection %q has no key, so its records cannot be addressed one by one", c.Name)

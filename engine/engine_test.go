@@ -342,7 +342,7 @@ func TestTotalAlone(t *testing.T) {
 
 	bad := engine.Query{Filters: []engine.Filter{{Field: "nope", Op: engine.OpEq, Values: []engine.Value{"x"}}}}
 	for name, err := range map[string]error{
-		"Check": e.Check(c, bad),
+		"Check": e.Check(context.Background(), c, bad),
 		"Total": func() error { _, err := e.Total(ctx, c, bad, engine.TotalExact); return err }(),
 	} {
 		ee, ok := engine.AsError(err)
@@ -350,7 +350,7 @@ func TestTotalAlone(t *testing.T) {
 			t.Errorf("%s of an unknown field: %v, want an invalid filter on nope", name, err)
 		}
 	}
-	if err := e.Check(c, q); err != nil {
+	if err := e.Check(context.Background(), c, q); err != nil {
 		t.Errorf("Check of a good query: %v", err)
 	}
 }

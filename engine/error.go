@@ -30,6 +30,10 @@ const (
 	// CodeTimeout: the query ran longer than the server's time limit and
 	// was cancelled; the same request would meet it again (HTTP 504).
 	CodeTimeout Code = "query_timeout"
+	// CodeUnauthorized: the request's credentials are not valid (a token
+	// unknown, expired, revoked or badly signed); without them it would be
+	// answered as the anonymous principal's (HTTP 401).
+	CodeUnauthorized Code = "unauthorized"
 	// CodeRateLimited: the client sent more requests than its rate allows;
 	// it may retry after the time it is told (HTTP 429).
 	CodeRateLimited Code = "rate_limited"

@@ -225,11 +225,13 @@ type Query struct {
 // resolved is a Query checked against its Collection.
 type resolved struct {
 	c       *Collection
-	filters []Cond     // scope then query filters, resolved
+	filters []Cond     // scope, the row rule bound to the principal, then query filters, resolved
+	ruled   bool       // a row rule restricts the principal's rows
 	order   []OrderKey // sort with the key appended; empty key: offset only
 	out     []*Field   // projected fields, in output order
 	columns []*Field   // out plus the sort fields the cursor needs
-	fp      [8]byte    // fingerprint of collection, filters and sort
+	masked  []int      // indexes into columns of fields hidden from the principal: read as null
+	fp      [8]byte    // fingerprint of collection, filters, sort and the bound rule
 }
 
 // OrderKey is a resolved sort term.
@@ -272,8 +274,17 @@ func (o OrderKey) Compare(a, b Value) int {
 
 // resolve validates q against c. Every error names the parameter at fault
 // using the native API's names (filter errors name the field).
-func resolve(c *Collection, q Query) (*resolved, error) {
-	r := &resolved{c: c}
+//
+// p is who asks: a collection p may not read is not found, the fields
+// hidden from p are unknown to its filters and sorts, and the row rule
+// bound to p joins the filters, so that every page, record, count and
+// stream resolved here obeys c's Access.
+func resolve(c *Collection, q Query, p Principal) (*resolved, error) {
+	a, err := bindAccess(c, p)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{c: c, ruled: a.ruled}
 	if err := checkSize(append(c.Scope[:len(c.Scope):len(c.Scope)], q.Filters...)); err != nil {
 		return nil, err
 	}
@@ -282,8 +293,19 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 		return nil, err
 	}
 	r.filters = append(r.filters, scope...)
+	r.filters = append(r.filters, a.rule...)
+	lookup := func(name string) (*Field, error) {
+		fd := a.field(c, name)
+		if fd == nil {
+			return nil, invalidFilter(name, "unknown field %q", name)
+		}
+		if !fd.Filterable {
+			return nil, invalidFilter(name, "field %q is not filterable", name)
+		}
+		return fd, nil
+	}
 	for _, f := range q.Filters {
-		tf, err := checkFilter(c.publicField, f)
+		tf, err := checkFilter(lookup, f)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +320,7 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 	keys := c.KeyFields()
 	missing := len(keys) // key fields the order has yet to name
 	for _, k := range sort {
-		f := c.Field(k.Field)
+		f := a.field(c, k.Field)
 		if f == nil {
 			return nil, invalid(ParamSort, "unknown field %q", k.Field)
 		}
@@ -326,7 +348,11 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 	}
 
 	if len(q.Fields) == 0 {
-		r.out = c.Visible()
+		for _, f := range c.Fields {
+			if c.seen(f, p) {
+				r.out = append(r.out, f)
+			}
+		}
 	} else {
 		picked := map[string]bool{}
 		for _, kf := range keys {
@@ -350,7 +376,22 @@ func resolve(c *Collection, q Query) (*resolved, error) {
 			r.columns = append(r.columns, o.Field)
 		}
 	}
-	r.fp = fingerprint(c.Name, r.filters, r.order)
+	// A field hidden from p is not projected, but stays a column that
+	// reads as null, so that a dialect whose fixed schema names it (and
+	// looks it up among the columns) renders null, not a value.
+	if len(q.Fields) == 0 {
+		for _, f := range c.Visible() {
+			if !c.seen(f, p) && !containsField(r.columns, f) {
+				r.columns = append(r.columns, f)
+			}
+		}
+	}
+	for i, f := range r.columns {
+		if !c.seen(f, p) {
+			r.masked = append(r.masked, i)
+		}
+	}
+	r.fp = fingerprint(c.Name, r.filters, r.order, a.rule)
 	return r, nil
 }
 

@@ -36,7 +36,7 @@ func TestOpsFor(t *testing.T) {
 			if op == OpNull {
 				v = true
 			}
-			_, err := resolve(c, Query{Filters: []Filter{{Field: "f", Op: op, Values: []Value{v}}}})
+			_, err := resolve(c, Query{Filters: []Filter{{Field: "f", Op: op, Values: []Value{v}}}}, Principal{})
 			if want := slices.Contains(ops, op); (err == nil) != want {
 				t.Errorf("%v %s: error %v, advertised %v", typ, op, err, want)
 			}

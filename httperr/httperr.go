@@ -37,6 +37,8 @@ func Status(c engine.Code) int {
 		return http.StatusGatewayTimeout
 	case engine.CodeRateLimited:
 		return http.StatusTooManyRequests
+	case engine.CodeUnauthorized:
+		return http.StatusUnauthorized
 	}
 	return http.StatusInternalServerError
 }

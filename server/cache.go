@@ -16,7 +16,7 @@ import (
 const maxCachedBody = 1 << 20
 
 // pageCache keeps whole GET responses, keyed by what determines their bytes
-// (the external base of links, URI and the Accept header), each filed under the data version it
+// (the external base of links, URI, the Accept header and the principal), each filed under the data version it
 // was rendered at. A response is served again only while the source reports
 // that same version, so a changing database is never answered from an old
 // page; one that a source read from data older than that version (a
@@ -103,7 +103,9 @@ func cacheResponses(c *pageCache) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r) // the handler reports the source's trouble in its own shape
 				return
 			}
-			key := baseurl.Of(r) + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept")
+			// Pages differ by principal (its rule, its fields): one's page is
+			// never another's.
+			key := baseurl.Of(r) + "\x00" + r.URL.RequestURI() + "\x00" + r.Header.Get("Accept") + "\x00" + engine.PrincipalOf(r.Context()).Key()
 			if e := c.get(key, version); e != nil {
 				cacheAnswered(r.Context(), e.rows)
 				copyHeader(w.Header(), e.header)

@@ -60,17 +60,9 @@ func (l *rateLimits) take(client, collection string, now time.Time) verdict {
 	if r == nil {
 		return verdict{allowed: true}
 	}
-	k := bucketKey{client, scope}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[k]
-	if b == nil {
-		if len(l.buckets) >= maxBuckets {
-			l.sweep(now)
-		}
-		b = rate.NewLimiter(rate.Limit(r.PerSecond()), r.Burst)
-		l.buckets[k] = b
-	}
+	b := l.bucket(bucketKey{client, scope}, r, now)
 	v := verdict{rate: r}
 	res := b.ReserveN(now, 1)
 	if d := res.DelayFrom(now); d > 0 {
@@ -83,6 +75,20 @@ func (l *rateLimits) take(client, collection string, now time.Time) verdict {
 	v.remaining = max(0, int(math.Floor(tokens)))
 	v.reset = time.Duration((float64(r.Burst) - tokens) / r.PerSecond() * float64(time.Second))
 	return v
+}
+
+// bucket returns the bucket of k, a new one of rate r if it has none;
+// l.mu is held.
+func (l *rateLimits) bucket(k bucketKey, r *config.Rate, now time.Time) *rate.Limiter {
+	b := l.buckets[k]
+	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.sweep(now)
+		}
+		b = rate.NewLimiter(rate.Limit(r.PerSecond()), r.Burst)
+		l.buckets[k] = b
+	}
+	return b
 }
 
 // sweep drops the buckets that are full again; l.mu is held.

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"folio/auth"
 	"folio/baseurl"
 	"folio/config"
 	"folio/dialect/copernica"
@@ -74,6 +75,12 @@ type Options struct {
 	// NewMetrics); the engine's observer must be Metrics.Observer for the
 	// query and row metrics to move.
 	Metrics *Metrics
+	// Auth verifies the credentials requests carry; nil accepts none (a
+	// request with one is a 401, without one anonymous). AuthFailures
+	// bounds each client address's failed authentications; nil:
+	// config.DefaultAuthFailures.
+	Auth         *auth.Authenticator
+	AuthFailures *config.Rate
 }
 
 // Server is folio's HTTP server.
@@ -119,8 +126,13 @@ func New(o Options) (*Server, error) {
 		pc = newPageCache(o.Engine.Source(), cache)
 	}
 	rates := newRateLimits(o.RateLimit, o.CollectionRates)
+	failures := config.DefaultAuthFailures
+	if o.AuthFailures != nil {
+		failures = *o.AuthFailures
+	}
+	fails := newFailedAuths(failures)
 	build := func(e *engine.Engine, mounts []config.Mount) (*routes, error) {
-		return buildRoutes(e, mounts, log, body, pc, rates)
+		return buildRoutes(e, mounts, log, body, pc, rates, o.Auth, fails)
 	}
 	rt, err := build(o.Engine, mounts)
 	if err != nil {
@@ -159,7 +171,7 @@ func New(o Options) (*Server, error) {
 }
 
 // buildRoutes mounts every dialect of mounts over e, and the health checks.
-func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body int64, pc *pageCache, rates *rateLimits) (*routes, error) {
+func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body int64, pc *pageCache, rates *rateLimits, authn *auth.Authenticator, fails *failedAuths) (*routes, error) {
 	if mounts == nil {
 		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
 	}
@@ -196,6 +208,8 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 		if pc != nil {
 			h = cacheResponses(pc)(h)
 		}
+		// The principal is known before the cache, which keys on it.
+		h = authenticate(authn, fails, m.Dialect == config.Copernica, errs)(h)
 		h = limitRate(rates, mountCollection(group), errs)(h)
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)

@@ -41,6 +41,12 @@ func commands() []command {
 			"Download every record a paged API serves (folio's dialects, or any API that pages by a Link\n" +
 				"header), with retries, resumable checkpoints and, for folio's native API, parallel key slices.",
 			harvestCmd},
+		{"token", "create|list|revoke [flags]", "issue, list and revoke API tokens",
+			"Issue an API token (printed once; only its hash is kept, in a file beside the database with\n" +
+				"mode 0600), list the tokens or revoke one. A request that sends a token as\n" +
+				"Authorization: Bearer TOKEN is made as the token's name, with its roles, which the\n" +
+				"configuration's access rules grant to.",
+			tokenCmd},
 		{"version", "", "print folio's version and VCS revision",
 			"Print the module version and VCS revision folio was built from, and the Go it was built with.",
 			versionCmd},

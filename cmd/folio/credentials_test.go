@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"folio/auth"
 	"folio/engine"
 	"folio/server"
 	"folio/source/sqlite"
@@ -46,7 +47,12 @@ func TestHarvestCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Engine: e})
+	tokens := auth.OpenTokens(filepath.Join(dir, "tokens"))
+	token, _, err := tokens.Create("harvester", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Engine: e, Auth: &auth.Authenticator{Tokens: tokens}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +66,7 @@ func TestHarvestCredentials(t *testing.T) {
 	}))
 	defer ts.Close()
 
-	const token, key = "tok-SECRET-1", "key-SECRET-2"
+	const key = "key-SECRET-2"
 	for _, tc := range []struct {
 		name string
 		env  []string

@@ -67,6 +67,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	queryTimeout := fs.Duration("query-timeout", engine.DefaultQueryTime, "longest a page, record or count may run (and an export until its first row); 0 for no limit (default: the config's limits.query_timeout, else 5s)")
 	costly := fs.Int("costly-queries", 0, "how many costly queries (exact counts, exports, deep offsets, heavy filters) run at once (default: the config's limits.costly_queries, else half the CPUs)")
 	edge := addEdgeFlags(fs)
+	tokens := fs.String("tokens", "", "the API tokens file (folio token) (default: the configuration's auth.tokens, else beside a SQLite database)")
 	adminAddr := fs.String("admin-addr", "", "address of a separate listener for operators, serving /metrics and /debug/pprof/ (default: none; the public address serves neither)")
 	schemaPoll := fs.Duration("schema-poll", 2*time.Second, "how often the database's schema is checked: a table, view, column or index created, dropped or altered by another process is served without a restart (0: never; SIGHUP always rebuilds, re-reading --config)")
 	logs := addLogFlags(fs)
@@ -127,8 +128,13 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	authn, err := authenticator(cfg, *tokens, p.db)
+	if err != nil {
+		return err
+	}
+	failures := cfg.AuthFailures()
 	o := server.Options{Engine: e, Mounts: cfg.MountList(), Logger: log, Metrics: metrics,
-		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates()}
+		RateLimit: cfg.Limits.RateLimit, CollectionRates: cfg.CollectionRates(), Auth: authn, AuthFailures: &failures}
 	if err := edge.apply(&o, p.cfg); err != nil {
 		return err
 	}

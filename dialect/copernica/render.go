@@ -218,7 +218,7 @@ func (h *Handler) serveCount(w http.ResponseWriter, hr *http.Request, r *request
 // otherwise only checks the query, so that a bad one is still a 400.
 func (h *Handler) total(ctx context.Context, r *request) (*engine.Total, error) {
 	if !r.total {
-		return nil, h.e.Check(h.c, r.query)
+		return nil, h.e.Check(ctx, h.c, r.query)
 	}
 	t, err := h.e.Total(ctx, h.c, r.query, engine.TotalExact)
 	if err != nil {

@@ -42,6 +42,7 @@ var titles = map[engine.Code]string{
 	engine.CodeBusy:             "Service unavailable",
 	engine.CodeTimeout:          "Query timeout",
 	engine.CodeRateLimited:      "Too many requests",
+	engine.CodeUnauthorized:     "Unauthorized",
 	engine.CodeInternal:         "Internal server error",
 }
 

@@ -57,6 +57,11 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 	doc.Data = []collectionDoc{}
 	base := baseurl.Of(r) + h.path + "/"
 	for _, c := range h.e.Collections() {
+		// A collection or field the principal may not see is not listed:
+		// to it, they do not exist.
+		if !h.e.Readable(r.Context(), c) {
+			continue
+		}
 		d := collectionDoc{
 			Name:   c.Name,
 			URL:    string(wire.AppendPath([]byte(base), url.PathEscape(c.Name))),
@@ -81,7 +86,7 @@ func (h *Handler) serveCollections(w http.ResponseWriter, r *http.Request) {
 			s := strings.Join(c.Key, ",")
 			d.DefaultSort = &s
 		}
-		for _, f := range c.Visible() {
+		for _, f := range h.e.VisibleTo(r.Context(), c) {
 			fd := fieldDoc{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable, Sortable: f.Sortable && f.Type.Scalar(), Filterable: f.Filterable}
 			if f.Filterable {
 				fd.Operators = operators(f)

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"errors"
 	"mime"
 	"net/http"
@@ -16,8 +17,8 @@ import (
 // (the Datasette convention), when name is not itself a collection: a
 // collection whose name has a dot stays reachable, and its export is
 // "{name}.{format}" all the same ("a.b.csv" exports "a.b").
-func (h *Handler) exportTarget(name string) (*engine.Collection, export.Format, bool) {
-	if _, err := h.e.Collection(name); err == nil {
+func (h *Handler) exportTarget(ctx context.Context, name string) (*engine.Collection, export.Format, bool) {
+	if _, err := h.e.CollectionFor(ctx, name); err == nil {
 		return nil, "", false
 	}
 	i := strings.LastIndexByte(name, '.')
@@ -28,7 +29,7 @@ func (h *Handler) exportTarget(name string) (*engine.Collection, export.Format, 
 	if err != nil {
 		return nil, "", false
 	}
-	c, err := h.e.Collection(name[:i])
+	c, err := h.e.CollectionFor(ctx, name[:i])
 	if err != nil {
 		return nil, "", false
 	}

@@ -70,7 +70,9 @@ func (h *Handler) serveFallback(w http.ResponseWriter, r *http.Request) {
 // target returns the collection a request names and its query parameters,
 // or answers with the error and returns false.
 func (h *Handler) target(w http.ResponseWriter, r *http.Request) (*engine.Collection, url.Values, bool) {
-	c, err := h.e.Collection(r.PathValue("collection"))
+	// A collection the principal may not read is not found, before any
+	// parameter is checked against it.
+	c, err := h.e.CollectionFor(r.Context(), r.PathValue("collection"))
 	if err != nil {
 		h.errs.Error(w, r, err)
 		return nil, nil, false
@@ -108,7 +110,7 @@ func malformed(raw string, err error) error {
 // servePage answers GET {path}/{collection}, and the exports
 // GET {path}/{collection}.{ndjson,csv,json}.
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
-	if c, f, ok := h.exportTarget(r.PathValue("collection")); ok {
+	if c, f, ok := h.exportTarget(r.Context(), r.PathValue("collection")); ok {
 		h.serveExport(w, r, c, f)
 		return
 	}

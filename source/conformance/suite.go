@@ -30,12 +30,16 @@ type Harness struct {
 	// then also harvests Cases random queries over tables with mistyped
 	// cells (MistypedTable). nil: the source enforces its column types.
 	Stored Store
+	// AccessCases is the number of random access rules, grants and
+	// principals to check (testAccess); 0 means 2,000.
+	AccessCases int
 }
 
 // Run runs every conformance test against the harness's source.
 func Run(t *testing.T, h Harness) {
 	t.Run("Paging", func(t *testing.T) { testPaging(t, h) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, h) })
+	t.Run("Access", func(t *testing.T) { testAccess(t, h) })
 	if h.Stored != nil {
 		t.Run("Mistyped", func(t *testing.T) { testMistyped(t, h) })
 	}

@@ -29,6 +29,12 @@ func (st *Statement) filter(f engine.Cond) error {
 		return st.field(f)
 	}
 	groups := f.Sub
+	if len(groups) == 0 {
+		// An or of no groups matches nothing: a row rule that lets the
+		// principal see no row.
+		st.WriteString(st.d.False())
+		return nil
+	}
 	if f.Op == engine.OpNot {
 		// A comparison with NULL is unknown in SQL; the engine counts it as
 		// not matching, so NOT of it matches.

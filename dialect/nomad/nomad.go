@@ -58,6 +58,7 @@ type Handler struct {
 	c      *engine.Collection // the mount's copy, limits set to the result window
 	s      *schema
 	public *engine.Field // nil: every row is public
+	own    ownership
 	window int
 	path   string
 	log    *slog.Logger
@@ -82,8 +83,8 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 		return nil, fmt.Errorf("nomad mount %s: collection %q has %s, which NOMAD's entry id and page_after_value need", m.Path, col.Name, col.WhyNoKeyField())
 	}
 	for _, k := range slices.Sorted(maps.Keys(m.Options)) {
-		if k != OptionPublicField && k != OptionMaxResultWindow {
-			return nil, fmt.Errorf("nomad mount %s: unknown option %q (known: %s, %s)", m.Path, k, OptionPublicField, OptionMaxResultWindow)
+		if !slices.Contains([]string{OptionPublicField, OptionMaxResultWindow, OptionOwnerField, OptionSharedField, OptionEmbargoField}, k) {
+			return nil, fmt.Errorf("nomad mount %s: unknown option %q (known: %s, %s, %s, %s, %s)", m.Path, k, OptionPublicField, OptionMaxResultWindow, OptionOwnerField, OptionSharedField, OptionEmbargoField)
 		}
 	}
 	window := DefaultMaxResultWindow
@@ -107,6 +108,9 @@ func New(e *engine.Engine, m config.Mount, log *slog.Logger) (http.Handler, erro
 	h := &Handler{e: e, c: &c, s: s, window: window, path: strings.TrimSuffix(m.Path, "/"), log: log, mux: http.NewServeMux()}
 	h.errs = httperr.Writer{Shape: shape{}, Log: log}
 	if h.public, err = publicField(&c, s, m.Options[OptionPublicField]); err != nil {
+		return nil, fmt.Errorf("nomad mount %s: %w", m.Path, err)
+	}
+	if h.own, err = newOwnership(&c, m.Options); err != nil {
 		return nil, fmt.Errorf("nomad mount %s: %w", m.Path, err)
 	}
 	if h.path == "" {
@@ -192,6 +196,12 @@ func (h *Handler) page(ctx context.Context, req *request) (*engine.Page, error) 
 
 // serve runs a parsed request through the engine and writes the envelope.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req *request) {
+	scope, aerr := h.scope(r.Context(), req.owner)
+	if aerr != nil {
+		h.errs.Error(w, r, aerr)
+		return
+	}
+	req.query.Filters = append(req.query.Filters, scope...)
 	p, err := h.page(r.Context(), req)
 	if err != nil {
 		h.errs.Error(w, r, h.engineError(err, req))

@@ -210,9 +210,9 @@ func decode(raw []byte) (any, error) {
 	return v, err
 }
 
-// setOwner checks owner: "public" is served; every other owner needs a
-// signed-in user, and folio has none. raw is a JSON value, or nil with
-// text for GET.
+// setOwner reads owner, one of NOMAD's values (what each one selects, and
+// who may use it, is scope's). raw is a JSON value, or nil with text for
+// GET.
 func (req *request) setOwner(raw json.RawMessage, text *string) *apiError {
 	var s string
 	switch {
@@ -227,9 +227,6 @@ func (req *request) setOwner(raw json.RawMessage, text *string) *apiError {
 	}
 	if !slices.Contains(owners, s) {
 		return invalid(req.paramLoc("", paramOwner), typeEnum, "value is not a valid enumeration member; permitted: 'public', 'all', 'visible', 'shared', 'user', 'staging', 'admin'")
-	}
-	if s != ownerPublic {
-		return &apiError{status: http.StatusUnauthorized, detail: fmt.Sprintf("owner %q needs an authenticated user, and folio has no users: it serves public entries only (use owner \"public\")", s)}
 	}
 	req.owner = s
 	return nil
@@ -458,9 +455,6 @@ func (h *Handler) finish(req *request, rp rawPagination, filters []engine.Filter
 		req.query.Sort = engine.Sort{{Field: orderField.Name, Desc: req.desc, Nulls: engine.NullsLast}, {Field: id.Name, Desc: req.desc}}
 	}
 	req.query.Filters = filters
-	if h.public != nil {
-		req.query.Filters = append(req.query.Filters, engine.Filter{Field: h.public.Name, Op: engine.OpEq, Values: []engine.Value{true}})
-	}
 	w := engine.Window{Limit: req.size}
 	switch {
 	case req.size == 0:

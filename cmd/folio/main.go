@@ -61,6 +61,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		"how long a read waits for a replica to start answering, connecting included, before it reads the primary; the replica then leaves rotation until a background probe finds it answering")
 	poll := fs.Duration("poll-interval", postgres.DefaultPollInterval,
 		"how often the PostgreSQL primary's WAL position is read to learn of writes: the page cache and exact totals see a write within this; 0 asks the primary on every request")
+	rlsRole := fs.String("rls-role", "", "PostgreSQL role every read runs as, in a transaction with the request's principal in request.jwt.claims, so the database's row level security policies apply (folio's login role must be a member; default: none)")
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	sec := fs.String("secret", "", "cursor signing key, at least 16 bytes (default: a key file beside a SQLite database)")
@@ -86,7 +87,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 
 	pg := postgres.Options{Schemas: schemaList(*schemas), Replicas: replicas, ReplicaTimeout: *replicaTimeout,
-		PollInterval: *poll, VersionEveryCall: *poll == 0}
+		PollInterval: *poll, VersionEveryCall: *poll == 0, RLSRole: *rlsRole}
 	p, err := open(ctx, *db, *cfgPath, pg, os.Stderr, log)
 	if err != nil {
 		return err

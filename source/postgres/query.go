@@ -28,31 +28,33 @@ func (s *Source) Query(ctx context.Context, plan *engine.Plan, emit func(engine.
 	row := make(engine.Row, len(plan.Columns))
 	sent := false
 	err = s.read(ctx, func(a attempt) error {
-		rows, err := a.pool.Query(a.ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a.answered()
-			if err := rows.Scan(dest...); err != nil {
+		return s.as(ctx, a, func(q querier) error {
+			rows, err := q.Query(a.ctx, query, args...)
+			if err != nil {
 				return err
 			}
-			for i := range row {
-				row[i] = decode[i]()
+			defer rows.Close()
+			for rows.Next() {
+				a.answered()
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				for i := range row {
+					row[i] = decode[i]()
+				}
+				sent = true
+				if err := emit(row); err != nil {
+					return emitError{err}
+				}
 			}
-			sent = true
-			if err := emit(row); err != nil {
-				return emitError{err}
+			if err := rows.Err(); err != nil {
+				return err
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if a.behind {
-			engine.MarkBehind(ctx)
-		}
-		return nil
+			if a.behind {
+				engine.MarkBehind(ctx)
+			}
+			return nil
+		})
 	}, func() bool { return sent })
 	var ee emitError
 	if errors.As(err, &ee) {
@@ -188,7 +190,7 @@ func (s *Source) Count(ctx context.Context, c *engine.Collection, filters []engi
 			// a count that takes long is the count, not a hung server.
 			a.answered()
 		}
-		return a.pool.QueryRow(a.ctx, query, args...).Scan(&n)
+		return s.as(ctx, a, func(q querier) error { return q.QueryRow(a.ctx, query, args...).Scan(&n) })
 	}, nil)
 	if err != nil {
 		return 0, statementError(fmt.Errorf("count %s: %w", c.Table, err))

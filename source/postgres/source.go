@@ -68,6 +68,13 @@ type Options struct {
 	// instead of answering the last poll: no staleness, at a round trip
 	// per call.
 	VersionEveryCall bool
+	// RLSRole, when set, makes every read run in a read-only transaction
+	// as this role, with the request's principal in
+	// request.jwt.claims (source/postgres/rls.go), so that the database's
+	// row level security policies apply on top of folio's own rules.
+	// folio's login role must be a member of it. Estimates are then
+	// exact counts: the statistics count rows the policies hide.
+	RLSRole string
 	// Logger is told when a replica leaves or rejoins rotation and when
 	// the primary stops or starts answering; nil means slog.Default().
 	Logger *slog.Logger
@@ -102,6 +109,7 @@ type Options struct {
 // polled, and Count runs on a replica only when it has replayed at least
 // up to the highest version this Source has returned, else on the primary.
 type Source struct {
+	rlsRole  string // Options.RLSRole
 	pool     *pgxpool.Pool
 	replicas []*replica
 	turn     atomic.Uint64 // round robin over replicas
@@ -141,7 +149,7 @@ func Open(ctx context.Context, url string, opt Options) (*Source, error) {
 	if len(schemas) == 0 {
 		schemas = []string{"public"}
 	}
-	s := &Source{schemas: schemas, kinds: map[columnRef]kind{}, log: opt.Logger, replicaTimeout: opt.ReplicaTimeout,
+	s := &Source{rlsRole: opt.RLSRole, schemas: schemas, kinds: map[columnRef]kind{}, log: opt.Logger, replicaTimeout: opt.ReplicaTimeout,
 		poll: opt.PollInterval, everyCall: opt.VersionEveryCall}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,6 +69,11 @@ func authenticate(a *auth.Authenticator, fails *failedAuths, queryToken bool, er
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			cred, r, err := credential(r, queryToken)
 			if err == nil && cred == "" {
+				if p, ok := certificate(r); ok {
+					// A client certificate the TLS handshake verified
+					// against the configured authorities.
+					r = r.WithContext(engine.WithPrincipal(r.Context(), p))
+				}
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -106,10 +112,22 @@ func credential(r *http.Request, queryToken bool) (string, *http.Request, error)
 	var creds []string
 	for _, h := range r.Header.Values("Authorization") {
 		scheme, value, _ := strings.Cut(strings.TrimSpace(h), " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return "", r, fmt.Errorf("%w: this server takes only Bearer credentials", auth.ErrInvalidToken)
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
+			creds = append(creds, strings.TrimSpace(value))
+		case strings.EqualFold(scheme, "Basic"):
+			// For clients of services that take HTTP Basic (DataCite's
+			// repositories): the password is the token, the user name
+			// whatever the client sends.
+			b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+			_, password, ok := strings.Cut(string(b), ":")
+			if err != nil || !ok {
+				return "", r, fmt.Errorf("%w: Basic credentials that are not base64 of user:password", auth.ErrInvalidToken)
+			}
+			creds = append(creds, password)
+		default:
+			return "", r, fmt.Errorf("%w: this server takes Bearer and Basic credentials", auth.ErrInvalidToken)
 		}
-		creds = append(creds, strings.TrimSpace(value))
 	}
 	if queryToken && strings.Contains(r.URL.RawQuery, queryTokenParam) {
 		var kept []string
@@ -139,4 +157,13 @@ func credential(r *http.Request, queryToken bool) (string, *http.Request, error)
 		return creds[0], r, nil
 	}
 	return "", r, nil
+}
+
+// certificate returns the principal of r's verified TLS client certificate
+// (GOCDB's model): its subject's distinguished name, without roles.
+func certificate(r *http.Request) (engine.Principal, bool) {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return engine.Principal{}, false
+	}
+	return engine.Principal{Subject: r.TLS.VerifiedChains[0][0].Subject.String()}, true
 }

@@ -70,7 +70,11 @@ type Options struct {
 	// HTTP/1.1 as negotiated. H2C also serves HTTP/2 without TLS (prior
 	// knowledge), beside HTTP/1.1, for a proxy in front that speaks it.
 	TLSCert, TLSKey string
-	H2C             bool
+	// TLSClientCA names a PEM file of the authorities whose client
+	// certificates are accepted: such a certificate's subject is the
+	// request's principal (GOCDB's model). It needs TLSCert.
+	TLSClientCA string
+	H2C         bool
 	// Metrics, when set, count every request, query and cache lookup (see
 	// NewMetrics); the engine's observer must be Metrics.Observer for the
 	// query and row metrics to move.
@@ -163,7 +167,7 @@ func New(o Options) (*Server, error) {
 	h = accessLog(log)(h)
 	h = requestID(newIDs())(h)
 	s := newServer(h, log, o.ShutdownTimeout)
-	if err := s.protocols(o.TLSCert, o.TLSKey, o.H2C); err != nil {
+	if err := s.protocols(o.TLSCert, o.TLSKey, o.TLSClientCA, o.H2C); err != nil {
 		return nil, err
 	}
 	s.routes, s.build, s.cache = current, build, pc

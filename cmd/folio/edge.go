@@ -16,20 +16,21 @@ import (
 // edgeFlags are serve's flags for the HTTP edge: links behind a proxy,
 // CORS, TLS and h2c. A flag given wins over the configuration file.
 type edgeFlags struct {
-	fs                               *flag.FlagSet
-	baseURL, trusted, cors, crt, key *string
-	h2c                              *bool
+	fs                                         *flag.FlagSet
+	baseURL, trusted, cors, crt, key, clientCA *string
+	h2c                                        *bool
 }
 
 func addEdgeFlags(fs *flag.FlagSet) *edgeFlags {
 	return &edgeFlags{
-		fs:      fs,
-		baseURL: fs.String("base-url", "", "public URL of the API root behind a proxy, e.g. https://api.example.org/data (its path is the prefix the proxy strips); every absolute link starts with it"),
-		trusted: fs.String("trusted-proxies", "", "addresses or networks (comma-separated) of proxies whose Forwarded and X-Forwarded-Proto/Host/Prefix headers are believed"),
-		cors:    fs.String("cors-origins", "*", "origins whose web pages may read the API, comma-separated (https://app.example.org, https://*.example.org), * for any, none for no CORS"),
-		crt:     fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2"),
-		key:     fs.String("tls-key", "", "PEM private key file of --tls-cert"),
-		h2c:     fs.Bool("h2c", false, "also serve HTTP/2 without TLS (prior knowledge), for a proxy in front that speaks it"),
+		fs:       fs,
+		baseURL:  fs.String("base-url", "", "public URL of the API root behind a proxy, e.g. https://api.example.org/data (its path is the prefix the proxy strips); every absolute link starts with it"),
+		trusted:  fs.String("trusted-proxies", "", "addresses or networks (comma-separated) of proxies whose Forwarded and X-Forwarded-Proto/Host/Prefix headers are believed"),
+		cors:     fs.String("cors-origins", "*", "origins whose web pages may read the API, comma-separated (https://app.example.org, https://*.example.org), * for any, none for no CORS"),
+		crt:      fs.String("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2"),
+		key:      fs.String("tls-key", "", "PEM private key file of --tls-cert"),
+		clientCA: fs.String("tls-client-ca", "", "PEM file of the authorities whose client certificates are accepted: a certificate's subject is the request's principal (needs --tls-cert)"),
+		h2c:      fs.Bool("h2c", false, "also serve HTTP/2 without TLS (prior knowledge), for a proxy in front that speaks it"),
 	}
 }
 
@@ -39,7 +40,7 @@ func (f *edgeFlags) apply(o *server.Options, cfg *config.Config) error {
 		o.BaseURL, o.TrustedProxies = cfg.BaseURL, cfg.TrustedProxies
 	}
 	o.CORSOrigins = cfg.CORSOrigins()
-	o.TLSCert, o.TLSKey, o.H2C = *f.crt, *f.key, *f.h2c
+	o.TLSCert, o.TLSKey, o.TLSClientCA, o.H2C = *f.crt, *f.key, *f.clientCA, *f.h2c
 	var err error
 	f.fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {

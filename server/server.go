@@ -73,6 +73,9 @@ type Options struct {
 	// NewMetrics); the engine's observer must be Metrics.Observer for the
 	// query and row metrics to move.
 	Metrics *Metrics
+	// CacheControl is the Cache-Control of pages, exports and errors
+	// (config.CacheControl; zero values: its defaults).
+	CacheControl config.CacheControl
 }
 
 // Server is folio's HTTP server.
@@ -101,15 +104,21 @@ func New(o Options) (*Server, error) {
 	if body <= 0 {
 		body = DefaultMaxBodyBytes
 	}
-	var cached func(http.Handler) http.Handler
+	var pages *pageCache
 	cache := o.CacheBytes
 	if cache == 0 {
 		cache = DefaultCacheBytes
 	}
 	if cache > 0 {
-		// One cache for every mount; each mount consults it behind its own
-		// rate limit, so that a cached answer is no way around the limit.
-		cached = cacheResponses(newPageCache(o.Engine.Source(), cache))
+		pages = newPageCache(cache)
+	}
+	// One cache for every mount; each mount consults it behind its own
+	// rate limit, so that a cached answer or a 304 is no way around the
+	// limit.
+	known := newAnswers(o.Engine.Source(), pages, o.CacheControl, etagSalt(mounts))
+	compress, err := compressResponses()
+	if err != nil {
+		return nil, err
 	}
 	rates := newRateLimits(o.RateLimit, o.CollectionRates)
 	mux := http.NewServeMux()
@@ -140,9 +149,7 @@ func New(o Options) (*Server, error) {
 		// Every answer of a mount has the mount's shape, those of the
 		// body limit, the rate limit and of a panic included.
 		errs := h.(errorWriter).Errors()
-		if cached != nil {
-			h = cached(h)
-		}
+		h = compress(known.handler(h))
 		h = limitRate(rates, mountCollection(group), errs)(h)
 		h = recoverPanics(log, errs)(limitBody(body, errs)(h))
 		mux.Handle(m.Path, h)

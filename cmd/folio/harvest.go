@@ -29,6 +29,7 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	parallel := fs.Int("parallel", 1, "harvest a keyed native collection in this many key slices at once (output in key order; needs --out)")
 	caCert := fs.String("ca-cert", "", "PEM file of certificate authorities to trust besides the system's (a private or test CA)")
 	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS to an http:// URL (a server run with --h2c)")
+	compress := fs.Bool("compress", true, "ask for zstd or gzip compressed answers and decode them (--compress=false: uncompressed)")
 	// Flags may follow the URL: folio harvest URL --out f.
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -56,7 +57,7 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if maxRetries == 0 {
 		maxRetries = -1 // the client's zero is its default; --retries 0 means none
 	}
-	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c}
+	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c, DisableCompression: !*compress}
 	if *caCert != "" {
 		var err error
 		if co.RootCAs, err = loadCAs(*caCert); err != nil {

@@ -36,12 +36,11 @@ const (
 // negotiate picks the content coding of the answer to r from its
 // Accept-Encoding (RFC 9110, 12.5.3): the acceptable coding of highest
 // weight, zstd before gzip at equal weight, and a compressed one before
-// identity at equal weight. A coding the header does not name takes the
-// weight of "*" if it is there; identity is acceptable unless it is
-// refused ("identity;q=0", or "*;q=0" without naming identity). With no
-// header, or one that refuses everything, the answer is identity: a
-// server may send it rather than 406, and a client that asked for nothing
-// reads it. HEAD is never compressed (gzhttp does not, and its headers
+// identity unless identity is named with a higher weight. A coding the
+// header does not name takes the weight of "*" if it is there. With no
+// header, or one that refuses everything ("*;q=0"), the answer is
+// identity: a server may send it rather than 406, and a client that
+// asked for nothing reads it. HEAD is never compressed (gzhttp does not, and its headers
 // must agree with what a GET would send with that coding).
 func negotiate(r *http.Request) string {
 	if r.Method == http.MethodHead {
@@ -70,11 +69,11 @@ func negotiate(r *http.Request) string {
 		}
 		return q["*"] // 0 when absent too
 	}
-	identity := 1.0
+	// Identity, unless named with a weight, comes after any coding the
+	// client accepts: a client that lists codings wants them.
+	identity := 0.0
 	if w, ok := q["identity"]; ok {
 		identity = w
-	} else if w, ok := q["*"]; ok && w == 0 {
-		identity = 0
 	}
 	best, bestQ := "", 0.0
 	for _, c := range []string{codingZstd, codingGzip} {

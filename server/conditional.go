@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -44,12 +45,9 @@ func answerKey(r *http.Request) string {
 }
 
 // etag is the strong entity tag of the answer named by key in coding at
-// version: a digest, so that it says nothing of the request, of the
-// salt (folio's build and mounts: what renders the data), the version,
-// the key and the coding. The same request at the same version gets the
-// same tag from every node that shares the build and configuration, as
-// cursors already require; a compressed answer has a tag of its own, as
-// a strong tag must.
+// version: a digest, so that it says nothing of the request, of the salt,
+// the version, the key and the coding. A compressed answer has a tag of
+// its own, as a strong tag must.
 func (a *answers) etag(version uint64, key, coding string) string {
 	h := sha256.New()
 	h.Write(a.salt)
@@ -62,10 +60,16 @@ func (a *answers) etag(version uint64, key, coding string) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18]) + `"`
 }
 
-// etagSalt identifies what renders the data into answers besides the
-// version: folio's build (a new release may write other bytes for the
-// same rows) and the mounts.
-func etagSalt(mounts []config.Mount) []byte {
+// etagSalt identifies what an ETag's version counts in and what renders
+// the data into answers: folio's build (a new release may write other
+// bytes for the same rows), the mounts, and this server's own random
+// incarnation. A source's versions are only comparable within that source
+// as opened (SQLite's count from 1 in every process; PostgreSQL's WAL
+// position is shifted per process after a failover), so a tag validates
+// only on the server that issued it: another node, or this one after a
+// restart, answers 200 with its own tag, never a 304 for data it cannot
+// know is the same.
+func etagSalt(mounts []config.Mount) ([]byte, error) {
 	s := "folio"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		s += " " + bi.Main.Version
@@ -75,7 +79,12 @@ func etagSalt(mounts []config.Mount) []byte {
 			}
 		}
 	}
-	return fmt.Appendf([]byte(s), " %v", mounts)
+	salt := fmt.Appendf([]byte(s), " %v ", mounts)
+	incarnation := make([]byte, 16)
+	if _, err := rand.Read(incarnation); err != nil {
+		return nil, fmt.Errorf("server: etag salt: %w", err)
+	}
+	return append(salt, incarnation...), nil
 }
 
 // noneMatch reports whether If-None-Match lists tag, compared weakly as

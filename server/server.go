@@ -115,7 +115,11 @@ func New(o Options) (*Server, error) {
 	// One cache for every mount; each mount consults it behind its own
 	// rate limit, so that a cached answer or a 304 is no way around the
 	// limit.
-	known := newAnswers(o.Engine.Source(), pages, o.CacheControl, etagSalt(mounts))
+	salt, err := etagSalt(mounts)
+	if err != nil {
+		return nil, err
+	}
+	known := newAnswers(o.Engine.Source(), pages, o.CacheControl, salt)
 	compress, err := compressResponses()
 	if err != nil {
 		return nil, err

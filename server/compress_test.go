@@ -45,10 +45,10 @@ func TestNegotiate(t *testing.T) {
 		{"GET", "*", "zstd"},
 		{"GET", "*;q=0.5, gzip", "gzip"},
 		{"GET", "br, *;q=0.1", "zstd"},
-		{"GET", "*;q=0", ""},                // refuses everything: identity anyway
-		{"GET", "gzip;q=x", ""},             // a malformed weight counts for nothing
-		{"GET", "gzip;q=2", ""},             // out of range
-		{"GET", "zstd;q=0, *", "gzip"},      // named zstd refused, gzip by the wildcard
+		{"GET", "*;q=0", ""},           // refuses everything: identity anyway
+		{"GET", "gzip;q=x", ""},        // a malformed weight counts for nothing
+		{"GET", "gzip;q=2", ""},        // out of range
+		{"GET", "zstd;q=0, *", "gzip"}, // named zstd refused, gzip by the wildcard
 		{"GET", "gzip; q=0.3 , zstd ;q=0.2", "gzip"},
 		{"HEAD", "gzip, zstd", ""},
 	} {

@@ -118,6 +118,9 @@ func (a *answers) label(h http.Header, status int, streamed bool) {
 		return
 	case streamed:
 		v = a.policy.Exports
+		// A proxy that buffers answers to cache them (nginx with
+		// proxy_cache) passes this one on as it comes.
+		h.Set("X-Accel-Buffering", "no")
 	default:
 		v = a.policy.Pages
 	}

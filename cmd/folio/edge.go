@@ -39,6 +39,7 @@ func (f *edgeFlags) apply(o *server.Options, cfg *config.Config) error {
 		o.BaseURL, o.TrustedProxies = cfg.BaseURL, cfg.TrustedProxies
 	}
 	o.CORSOrigins = cfg.CORSOrigins()
+	o.CacheControl = cfg.CacheControlPolicy()
 	o.TLSCert, o.TLSKey, o.H2C = *f.crt, *f.key, *f.h2c
 	var err error
 	f.fs.Visit(func(fl *flag.Flag) {

@@ -49,15 +49,6 @@ func (cc CacheControl) Policy() CacheControl {
 	}
 }
 
-// CacheControlPolicy is the file's cache_control section with the defaults
-// filled in (all defaults without a file).
-func (c *Config) CacheControlPolicy() CacheControl {
-	if c == nil {
-		return CacheControl{}.Policy()
-	}
-	return c.CacheControl.Policy()
-}
-
 // CheckCacheControl reports whether v reads as a Cache-Control header:
 // comma-separated directives, each a token with an optional =value (a
 // token, a number or a quoted string), as RFC 9111 writes them.

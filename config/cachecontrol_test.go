@@ -19,13 +19,9 @@ func TestCacheControl(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.yaml, err)
 		}
-		if got := c.CacheControlPolicy(); got != tc.want {
+		if got := c.CacheControl.Policy(); got != tc.want {
 			t.Errorf("%q: %+v, want %+v", tc.yaml, got, tc.want)
 		}
-	}
-	var none *Config
-	if got := none.CacheControlPolicy(); got.Pages != DefaultPagesCacheControl {
-		t.Errorf("no file: %+v", got)
 	}
 }
 

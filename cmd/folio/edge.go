@@ -37,9 +37,9 @@ func addEdgeFlags(fs *flag.FlagSet) *edgeFlags {
 func (f *edgeFlags) apply(o *server.Options, cfg *config.Config) error {
 	if cfg != nil {
 		o.BaseURL, o.TrustedProxies = cfg.BaseURL, cfg.TrustedProxies
+		o.CacheControl = cfg.CacheControl // the server fills in the defaults
 	}
 	o.CORSOrigins = cfg.CORSOrigins()
-	o.CacheControl = cfg.CacheControlPolicy()
 	o.TLSCert, o.TLSKey, o.H2C = *f.crt, *f.key, *f.h2c
 	var err error
 	f.fs.Visit(func(fl *flag.Flag) {

@@ -109,8 +109,9 @@ func runWrk(tb testing.TB, wrk, dir, base string, paths []string, secs int) floa
 	return runWrkRequest(tb, wrk, dir, base, "GET", paths, "", secs)
 }
 
-// runWrkRequest is runWrk for any method, with body sent as JSON when set.
-func runWrkRequest(tb testing.TB, wrk, dir, base, method string, paths []string, body string, secs int) float64 {
+// runWrkRequest is runWrk for any method, with body sent as JSON when set
+// and the request headers given as name, value pairs.
+func runWrkRequest(tb testing.TB, wrk, dir, base, method string, paths []string, body string, secs int, header ...string) float64 {
 	tb.Helper()
 	list := filepath.Join(dir, "paths.txt")
 	if err := os.WriteFile(list, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
@@ -123,11 +124,11 @@ for line in io.lines(%q) do paths[#paths + 1] = line end
 local body = %q
 local headers = {}
 if body ~= "" then headers["Content-Type"] = "application/json" else body = nil end
-local errors = 0
+%slocal errors = 0
 request = function() return wrk.format(%q, paths[math.random(#paths)], headers, body) end
 response = function(status) if status ~= 200 then errors = errors + 1 end end
 done = function() if errors > 0 then io.write("non-200 responses: " .. errors .. "\n") end end
-`, list, body, method)
+`, list, body, luaHeaders(header), method)
 	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -144,6 +145,15 @@ done = function() if errors > 0 then io.write("non-200 responses: " .. errors ..
 	}
 	f, _ := strconv.ParseFloat(string(m[1]), 64)
 	return f
+}
+
+// luaHeaders sets the name, value pairs of header in wrk's headers table.
+func luaHeaders(header []string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(header); i += 2 {
+		fmt.Fprintf(&b, "headers[%q] = %q\n", header[i], header[i+1])
+	}
+	return b.String()
 }
 
 // benchSeconds is how long each wrk run lasts: FOLIO_BENCH_SECONDS, default 10.

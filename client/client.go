@@ -21,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/gzhttp"
 )
 
 // Options configure a Client; the zero value is usable.
@@ -52,6 +54,10 @@ type Options struct {
 	H2C bool
 	// Credentials are sent with the requests they apply to.
 	Credentials Credentials
+	// DisableCompression asks for uncompressed answers. By default every
+	// request asks for zstd or gzip (Accept-Encoding: zstd,gzip) and the
+	// answer is decoded, with HTTPClient's transport too.
+	DisableCompression bool
 }
 
 // Client fetches pages. It is safe for concurrent use.
@@ -101,11 +107,23 @@ func New(opts Options) *Client {
 			p.SetUnencryptedHTTP2(true)
 			t.Protocols = &p
 		}
+		// Compression is asked for and decoded below, zstd included,
+		// which the transport's own gzip-only decoding lacks.
+		t.DisableCompression = true
 		hc = &http.Client{Transport: t}
 	}
 	creds := &credentials{Credentials: opts.Credentials}
 	if opts.HTTPClient == nil {
 		hc.CheckRedirect = creds.redirected
+	}
+	if !opts.DisableCompression {
+		compressed := *hc
+		parent := hc.Transport
+		if parent == nil {
+			parent = http.DefaultTransport
+		}
+		compressed.Transport = gzhttp.Transport(parent)
+		hc = &compressed
 	}
 	return &Client{opts: opts, hc: hc, creds: creds}
 }

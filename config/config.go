@@ -37,6 +37,9 @@ type Config struct {
 	// Auth says how principals authenticate (tokens, JWTs); each
 	// collection's access says what they may read.
 	Auth Auth `yaml:"auth"`
+	// CacheControl sets the Cache-Control of each kind of answer
+	// (cachecontrol.go).
+	CacheControl CacheControl `yaml:"cache_control"`
 
 	// lines records where each collection entry and mount was written, so
 	// that errors found by Apply can point at the file.
@@ -202,6 +205,9 @@ func (c *Config) errorf(key, format string, args ...any) error {
 
 func (c *Config) validate() error {
 	if err := c.validateEdge(); err != nil {
+		return err
+	}
+	if err := c.validateCacheControl(); err != nil {
 		return err
 	}
 	for name, col := range c.Collections {

@@ -106,6 +106,24 @@ func TestPageCacheByPrincipal(t *testing.T) {
 			t.Fatalf("round %d: anonymous sees %d entries (%d private), admin %d (%d private)", round, anonTotal, anonPrivate, adminTotal, adminPrivate)
 		}
 	}
+	// Nor does one principal's ETag validate another's page: the admin
+	// showing the anonymous page's tag gets its own page, not a 304.
+	resp, _ := fetchAs(t, ts.URL+page, "")
+	tag := resp.Header.Get("ETag")
+	if tag == "" {
+		t.Fatal("no ETag on a page")
+	}
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+page, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("If-None-Match", tag)
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != http.StatusOK || r2.Header.Get("ETag") == tag {
+		t.Errorf("the admin with the anonymous page's tag: %d, tag %q", r2.StatusCode, r2.Header.Get("ETag"))
+	}
 }
 
 // TestUnauthorizedShapes: a bad credential is a 401 with WWW-Authenticate

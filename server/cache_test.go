@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"folio/config"
 	"folio/engine"
 )
 
@@ -88,7 +89,7 @@ func TestPageCache(t *testing.T) {
 func TestPageCacheStreamsPassThrough(t *testing.T) {
 	e := newEngine(t)
 	flushed := make(chan struct{})
-	h := cacheResponses(newPageCache(e.Source(), 1<<20))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newAnswers(e.Source(), newPageCache(1<<20), config.CacheControl{}, nil).handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("first\n"))
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			t.Errorf("flush: %v", err)
@@ -122,7 +123,7 @@ func TestPageCacheStreamsPassThrough(t *testing.T) {
 func TestPageCacheNoStore(t *testing.T) {
 	e := newEngine(t)
 	var calls atomic.Int64
-	h := cacheResponses(newPageCache(e.Source(), 1<<20))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := newAnswers(e.Source(), newPageCache(1<<20), config.CacheControl{}, nil).handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
 		if r.URL.Query().Get("volatile") != "" {
 			w.Header().Set("Cache-Control", "no-store")

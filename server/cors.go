@@ -39,11 +39,11 @@ func allowCORS(origins []string) func(http.Handler) http.Handler {
 		// Beyond the safelisted response headers (Content-Type,
 		// Content-Length, Cache-Control, Last-Modified, ...), those folio
 		// sends for a client to read: the native API's Link header, the
-		// request id to quote, Retry-After on a 503, an export's file name
+		// ETag to revalidate with, the request id to quote, Retry-After on a 503, an export's file name
 		// and a 405's methods. No dialect sends a total header; totals
 		// are in the bodies. TestCORSExposesEveryHeader finds a header
 		// folio starts sending that is missing here.
-		ExposedHeaders: []string{"Link", "X-Request-Id", "Retry-After", "Content-Disposition", "Allow",
+		ExposedHeaders: []string{"Link", "ETag", "X-Request-Id", "Retry-After", "Content-Disposition", "Allow",
 			"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
 		MaxAge: corsMaxAge,
 	})

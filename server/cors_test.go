@@ -235,9 +235,10 @@ func TestCORSPreflight(t *testing.T) {
 var safelisted = []string{"Cache-Control", "Content-Language", "Content-Length", "Content-Type", "Expires", "Last-Modified", "Pragma"}
 
 // notForScripts are headers a script has no use for: connection and
-// caching machinery, and CORS's own.
+// caching machinery (X-Accel-Buffering is for a proxy in front), and
+// CORS's own.
 func notForScripts(k string) bool {
-	return strings.HasPrefix(k, "Access-Control-") || slices.Contains([]string{"Date", "Vary", "X-Content-Type-Options", "Connection", "Keep-Alive", "Transfer-Encoding"}, k)
+	return strings.HasPrefix(k, "Access-Control-") || slices.Contains([]string{"Date", "Vary", "X-Content-Type-Options", "Connection", "Keep-Alive", "Transfer-Encoding", "X-Accel-Buffering"}, k)
 }
 
 // browserView applies the Fetch standard's CORS check for a request from

@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, route),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "folio_http_response_bytes_total",
-			Help: "Bytes of response bodies sent, by route pattern and dialect.",
+			Help: "Bytes of response bodies sent, as sent (compressed when the client asked for it), by route pattern and dialect.",
 		}, route),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "folio_rows_sent_total",

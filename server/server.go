@@ -85,6 +85,9 @@ type Options struct {
 	// config.DefaultAuthFailures.
 	Auth         *auth.Authenticator
 	AuthFailures *config.Rate
+	// CacheControl is the Cache-Control of pages, exports and errors
+	// (config.CacheControl; zero values: its defaults).
+	CacheControl config.CacheControl
 }
 
 // Server is folio's HTTP server.
@@ -127,7 +130,11 @@ func New(o Options) (*Server, error) {
 		cache = DefaultCacheBytes
 	}
 	if cache > 0 {
-		pc = newPageCache(o.Engine.Source(), cache)
+		pc = newPageCache(cache)
+	}
+	compress, err := compressResponses()
+	if err != nil {
+		return nil, err
 	}
 	rates := newRateLimits(o.RateLimit, o.CollectionRates)
 	failures := config.DefaultAuthFailures
@@ -136,7 +143,15 @@ func New(o Options) (*Server, error) {
 	}
 	fails := newFailedAuths(failures)
 	build := func(e *engine.Engine, mounts []config.Mount) (*routes, error) {
-		return buildRoutes(e, mounts, log, body, pc, rates, o.Auth, fails)
+		// A salt of its own for each build: ETags issued before a reload
+		// (another configuration may render the same data otherwise)
+		// never validate after it.
+		salt, err := etagSalt(mounts)
+		if err != nil {
+			return nil, err
+		}
+		known := newAnswers(e.Source(), pc, o.CacheControl, salt)
+		return buildRoutes(e, mounts, log, body, known, compress, rates, o.Auth, fails)
 	}
 	rt, err := build(o.Engine, mounts)
 	if err != nil {
@@ -175,7 +190,7 @@ func New(o Options) (*Server, error) {
 }
 
 // buildRoutes mounts every dialect of mounts over e, and the health checks.
-func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body int64, pc *pageCache, rates *rateLimits, authn *auth.Authenticator, fails *failedAuths) (*routes, error) {
+func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body int64, known *answers, compress func(http.Handler) http.Handler, rates *rateLimits, authn *auth.Authenticator, fails *failedAuths) (*routes, error) {
 	if mounts == nil {
 		mounts = []config.Mount{{Dialect: config.Native, Path: config.NativePath}}
 	}
@@ -207,11 +222,9 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 		// Every answer of a mount has the mount's shape, those of the
 		// body limit, the rate limit and of a panic included. One cache
 		// serves every mount, each behind its own rate limit, so that a
-		// cached answer is no way around the limit.
+		// cached answer or a 304 is no way around the limit.
 		errs := h.(errorWriter).Errors()
-		if pc != nil {
-			h = cacheResponses(pc)(h)
-		}
+		h = compress(known.handler(h))
 		// The principal is known before the cache, which keys on it.
 		h = authenticate(authn, fails, m.Dialect == config.Copernica, errs)(h)
 		h = limitRate(rates, mountCollection(group), errs)(h)

@@ -38,6 +38,7 @@ func addEdgeFlags(fs *flag.FlagSet) *edgeFlags {
 func (f *edgeFlags) apply(o *server.Options, cfg *config.Config) error {
 	if cfg != nil {
 		o.BaseURL, o.TrustedProxies = cfg.BaseURL, cfg.TrustedProxies
+		o.CacheControl = cfg.CacheControl // the server fills in the defaults
 	}
 	o.CORSOrigins = cfg.CORSOrigins()
 	o.TLSCert, o.TLSKey, o.TLSClientCA, o.H2C = *f.crt, *f.key, *f.clientCA, *f.h2c

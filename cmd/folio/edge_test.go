@@ -23,12 +23,17 @@ func TestEdgeFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cc, err := config.Parse([]byte("cache_control:\n  pages: public, max-age=60\n"), "cc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		cfg  *config.Config
 		want server.Options
 	}{
 		{nil, nil, server.Options{}},
+		{nil, cc, server.Options{CacheControl: config.CacheControl{Pages: "public, max-age=60"}}},
 		{nil, cfg, server.Options{BaseURL: "https://file.example/data", TrustedProxies: []string{"10.0.0.1"}, CORSOrigins: []string{"https://app.example.org"}}},
 		{[]string{"--base-url", "https://flag.example", "--trusted-proxies", "127.0.0.1, ::1", "--cors-origins", "*"}, cfg,
 			server.Options{BaseURL: "https://flag.example", TrustedProxies: []string{"127.0.0.1", "::1"}, CORSOrigins: []string{"*"}}},

@@ -35,6 +35,7 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	fs.Var(&headers, "header", "`'Name: value'` header sent with every request to the URL's host, as an API key (repeatable)")
 	token := fs.String("token", "", "bearer token sent to the URL's host as Authorization: Bearer (never written to the checkpoint, the output or the log)")
 	netrc := fs.String("netrc", "", "`file` of logins by host (default: $NETRC, else ~/.netrc, when it exists); a host it names is sent its login as HTTP Basic; none: read no file")
+	compress := fs.Bool("compress", true, "ask for zstd or gzip compressed answers and decode them (--compress=false: uncompressed)")
 	// Flags may follow the URL: folio harvest URL --out f.
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -66,7 +67,7 @@ func harvestCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c, Credentials: creds}
+	co := client.Options{Rate: *rate, Timeout: *timeout, MaxRetries: maxRetries, UserAgent: "folio-harvest", H2C: *h2c, Credentials: creds, DisableCompression: !*compress}
 	if *caCert != "" {
 		var err error
 		if co.RootCAs, err = loadCAs(*caCert); err != nil {

@@ -25,6 +25,7 @@ import (
 	"folio/dialect/nomad"
 	"folio/engine"
 	"folio/httperr"
+	"folio/openapi"
 )
 
 // Defaults for the zero values of Options.
@@ -169,6 +170,13 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 	mux.Handle("GET /readyz", readiness)
 	mux.Handle("GET /livez", live())
 	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
+	// The API's description, built from the same collections and mounts.
+	doc, err := openapi.Build(e, mounts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	mux.Handle("GET /openapi.json", doc.Handler())
+	mux.Handle("GET /openapi.yaml", doc.Handler())
 	dialects := map[string]string{}
 	for _, group := range groupMounts(mounts) {
 		m := group[0]

@@ -16,16 +16,19 @@ func (d *builder) native(m config.Mount) {
 	path := strings.TrimSuffix(m.Path, "/")
 	tags := []any{tag(m)}
 	errRef := d.ref("native.error", nativeError())
-	errors := obj{"description": "an error in the native shape; status and code say which (400 a parameter, 404 no such collection or record, 429 rate limited, 503 the database cannot answer now, 504 the query ran too long)",
+	errContent := jsonContent(errRef)
+	errContent["text/html"] = htmlContent
+	errors := obj{"description": "an error in the native shape (a page saying the same to a browser); status and code say which (400 a parameter, 404 no such collection or record, 429 rate limited, 503 the database cannot answer now, 504 the query ran too long)",
 		"headers": obj{"Retry-After": retryAfter},
-		"content": jsonContent(errRef)}
+		"content": errContent}
 
 	d.get(path, obj{
 		"summary":     "The collections, with their fields, operators, key, paging styles, default sort and limits",
 		"operationId": opID(path, "collections"),
 		"tags":        tags,
+		"parameters":  []any{formatParam},
 		"responses": obj{
-			"200":     obj{"description": "the collections", "content": jsonContent(d.ref("native.collections", collectionsSchema()))},
+			"200":     obj{"description": "the collections", "content": withHTML(jsonContent(d.ref("native.collections", collectionsSchema())))},
 			"default": errors,
 		},
 	})
@@ -34,7 +37,7 @@ func (d *builder) native(m config.Mount) {
 		row := d.ref(schemaName("native", c.Name, "row"), rowSchema(c))
 		filters := filterParams(c)
 
-		list := append(append([]any{}, listParams(c)...), filters...)
+		list := append(append([]any{formatParam}, listParams(c)...), filters...)
 		d.get(base, obj{
 			"summary":     "A page of " + c.Name,
 			"description": pageDescription(c),
@@ -48,7 +51,7 @@ func (d *builder) native(m config.Mount) {
 						"description": "RFC 8288 links: self, first, prev, next, last (last on cursor paging)",
 						"schema":      obj{"type": "string"},
 					}},
-					"content": jsonContent(pageSchema(row)),
+					"content": withHTML(jsonContent(pageSchema(row))),
 				},
 				"default": errors,
 			},
@@ -93,17 +96,17 @@ func (d *builder) native(m config.Mount) {
 			}
 			params = append(params, obj{"name": k.Name, "in": "path", "required": true, "description": desc, "schema": obj{"type": "string"}})
 		}
-		params = append(params, fieldsParam(c))
+		params = append(params, fieldsParam(c), formatParam)
 		d.get(rec, obj{
 			"summary":     "One record of " + c.Name + " by its key",
 			"operationId": opID(base, "record"),
 			"tags":        tags,
 			"parameters":  params,
 			"responses": obj{
-				"200": obj{"description": "the record", "content": jsonContent(obj{
+				"200": obj{"description": "the record", "content": withHTML(jsonContent(obj{
 					"type": "object", "required": []any{"data"}, "additionalProperties": false,
 					"properties": obj{"data": row},
-				})},
+				}))},
 				"default": errors,
 			},
 		})
@@ -352,3 +355,15 @@ func opNames() []any {
 	}
 	return out
 }
+
+// htmlContent is a page for people: a browser that asks for text/html (or
+// format=html) gets the same rows as a page.
+var htmlContent = obj{"schema": obj{"type": "string", "description": "an HTML page of the same answer"}}
+
+func withHTML(content obj) obj {
+	content["text/html"] = htmlContent
+	return content
+}
+
+// formatParam forces the answer's form whatever Accept says.
+var formatParam = obj{"name": "format", "in": "query", "description": "html or json: the answer's form, whatever the Accept header asks (a browser's Accept gets HTML, any other JSON)", "schema": obj{"type": "string", "enum": []any{"html", "json"}}}

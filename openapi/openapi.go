@@ -61,6 +61,8 @@ func Build(e *engine.Engine, mounts []config.Mount) (*Document, error) {
 		tags = append(tags, obj{"name": tag(m), "description": mountDescription(m)})
 	}
 	d.health()
+	d.face()
+	tags = append(tags, obj{"name": "pages", "description": "The index, the API reference and this description."}, obj{"name": "health", "description": "Whether the server and its database answer."})
 	root := obj{
 		"openapi": Version,
 		"info": obj{
@@ -264,3 +266,52 @@ func jsonContent(schema obj) obj { return obj{"application/json": obj{"schema": 
 
 // retryAfter is the header of a 429 or 503 answer.
 var retryAfter = obj{"description": "seconds to wait before trying again (429, 503)", "schema": obj{"type": "integer"}}
+
+// face describes the pages for people and the index at /.
+func (d *builder) face() {
+	index := d.ref("index", obj{
+		"type": "object", "required": []any{"collections", "mounts", "openapi", "docs"},
+		"properties": obj{
+			"collections": obj{"type": "array", "items": obj{
+				"type": "object", "required": []any{"name", "url", "rows_estimate", "fields"},
+				"properties": obj{
+					"name": obj{"type": "string"}, "url": obj{"type": "string"},
+					"rows_estimate": obj{"type": []any{"integer", "null"}, "description": "the database's estimate, not a count"},
+					"key":           obj{"type": []any{"array", "null"}, "items": obj{"type": "string"}},
+					"fields": obj{"type": "array", "items": obj{"type": "object", "required": []any{"name", "type", "nullable"}, "properties": obj{
+						"name": obj{"type": "string"}, "type": obj{"type": "string"}, "nullable": obj{"type": "boolean"},
+					}}},
+				},
+			}},
+			"mounts": obj{"type": "array", "items": obj{"type": "object", "required": []any{"dialect", "path", "example"}, "properties": obj{
+				"dialect": obj{"type": "string"}, "path": obj{"type": "string"}, "collection": obj{"type": "string"}, "example": obj{"type": "string"},
+			}}},
+			"openapi": obj{"type": "string"}, "openapi_yaml": obj{"type": "string"}, "docs": obj{"type": "string"},
+		},
+	})
+	html := obj{"text/html": obj{"schema": obj{"type": "string"}}}
+	d.get("/", obj{
+		"summary":     "The index: collections with estimated rows, the mounted APIs with an example each, this description",
+		"operationId": "index",
+		"tags":        []any{"pages"},
+		"responses":   obj{"200": obj{"description": "JSON, or a page for a browser", "content": obj{"application/json": obj{"schema": index}, "text/html": html["text/html"]}}},
+	})
+	d.get("/docs", obj{
+		"summary":     "This description as a page for people",
+		"operationId": "docs",
+		"tags":        []any{"pages"},
+		"responses":   obj{"200": obj{"description": "the API reference", "content": html}},
+	})
+	for _, p := range []string{"/openapi.json", "/openapi.yaml"} {
+		ct := "application/json"
+		if strings.HasSuffix(p, ".yaml") {
+			ct = "application/yaml"
+		}
+		d.get(p, obj{
+			"summary":     "This description (OpenAPI " + Version + ")",
+			"operationId": schemaName("openapi", strings.TrimPrefix(p, "/openapi.")),
+			"tags":        []any{"pages"},
+			"responses":   obj{"200": obj{"description": "the document", "content": obj{ct: obj{"schema": obj{"type": "object"}}}}},
+		})
+	}
+}

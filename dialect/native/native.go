@@ -217,9 +217,6 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 // several fields is one path segment per field, in key order, each
 // percent-decoded on its own, so a part holding '/' is written %2F.
 func RecordKey(r *http.Request, path string, c *engine.Collection) []string {
-	if !c.Composite() {
-		return []string{r.PathValue("key")}
-	}
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	skip := 1 // the collection
 	if p := strings.Trim(path, "/"); p != "" {
@@ -229,6 +226,15 @@ func RecordKey(r *http.Request, path string, c *engine.Collection) []string {
 		return nil
 	}
 	parts := segs[skip:]
+	if !c.Composite() {
+		// As the mux's {key...} reads it: each segment decoded, '/' kept.
+		for i, s := range parts {
+			if u, err := url.PathUnescape(s); err == nil {
+				parts[i] = u
+			}
+		}
+		return []string{strings.Join(parts, "/")}
+	}
 	for i, s := range parts {
 		if u, err := url.PathUnescape(s); err == nil {
 			parts[i] = u

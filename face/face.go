@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"folio/baseurl"
 	"folio/config"
 	"folio/engine"
 	"folio/httperr"
@@ -66,7 +67,7 @@ func (f *Face) Errors() *httperr.Writer { return &f.errs }
 // render writes template name with data as an HTML page.
 func (f *Face) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	var buf bytes.Buffer
-	if err := f.tmpl.ExecuteTemplate(&buf, name, page{CSS: f.css, Title: title, Data: data}); err != nil {
+	if err := f.tmpl.ExecuteTemplate(&buf, name, page{CSS: f.css, Base: baseurl.Of(r), Title: title, Data: data}); err != nil {
 		f.errs.Error(w, r, err)
 		return
 	}
@@ -81,6 +82,7 @@ func (f *Face) render(w http.ResponseWriter, r *http.Request, status int, name, 
 // own data.
 type page struct {
 	CSS   template.CSS
+	Base  string // the external base every link starts with
 	Title string
 	Data  any
 }
@@ -101,9 +103,9 @@ func (s htmlShape) ErrorBody(r *http.Request, status int, err error) (string, []
 		StatusText         string
 		Message, Parameter string
 		Back               string
-	}{status, http.StatusText(status), msg, param, r.URL.Path}
+	}{status, http.StatusText(status), msg, param, baseurl.Of(r) + r.URL.EscapedPath()}
 	title := strconv.Itoa(status) + " " + http.StatusText(status)
-	if err := s.f.tmpl.ExecuteTemplate(&buf, "error.html", page{CSS: s.f.css, Title: title, Data: data}); err != nil {
+	if err := s.f.tmpl.ExecuteTemplate(&buf, "error.html", page{CSS: s.f.css, Base: baseurl.Of(r), Title: title, Data: data}); err != nil {
 		return "text/plain; charset=utf-8", []byte(msg + "\n")
 	}
 	return "text/html; charset=utf-8", buf.Bytes()
@@ -215,4 +217,18 @@ func (f *Face) query(w http.ResponseWriter, r *http.Request) (url.Values, bool) 
 	}
 	q.Del(paramFormat)
 	return q, true
+}
+
+// favicon is folio's icon: a browser asks for /favicon.ico on every page
+// that names none (an export, the JSON), and a 404 there is an error in
+// its console.
+const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b57b0"/><path d="M4 3h8v2H6v2h5v2H6v4H4z" fill="#fff"/></svg>`
+
+// Favicon answers GET /favicon.ico.
+func (f *Face) Favicon() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=86400")
+		w.Write([]byte(favicon))
+	})
 }

@@ -302,6 +302,12 @@ func (d *builder) face() {
 		"tags":        []any{"pages"},
 		"responses":   obj{"200": obj{"description": "the API reference", "content": html}},
 	})
+	d.get("/favicon.ico", obj{
+		"summary":     "folio's icon",
+		"operationId": "favicon",
+		"tags":        []any{"pages"},
+		"responses":   obj{"200": obj{"description": "the icon", "content": obj{"image/svg+xml": obj{"schema": obj{"type": "string"}}}}},
+	})
 	for _, p := range []string{"/openapi.json", "/openapi.yaml"} {
 		ct := "application/json"
 		if strings.HasSuffix(p, ".yaml") {

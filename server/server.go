@@ -170,7 +170,7 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 	mux.Handle("GET /healthz", readiness)
 	mux.Handle("GET /readyz", readiness)
 	mux.Handle("GET /livez", live())
-	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true}
+	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/favicon.ico": true}
 	// The API's description and the pages for people, built from the same
 	// collections and mounts.
 	doc, err := openapi.Build(e, mounts)
@@ -185,6 +185,7 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 	mux.Handle("GET /openapi.yaml", doc.Handler())
 	mux.Handle("GET /docs", fc.Docs())
 	mux.Handle("GET /{$}", fc.Landing())
+	mux.Handle("GET /favicon.ico", fc.Favicon())
 	dialects := map[string]string{}
 	for _, group := range groupMounts(mounts) {
 		m := group[0]

@@ -95,7 +95,7 @@ func step(t *testing.T, ctx context.Context, name string, consoleErrors func() [
 	if location, err = chromedp.Run(ctx, chromedp.Location()); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"folio/engine"
 	"folio/httperr"
 	"folio/openapi"
+	"folio/wire"
 )
 
 //go:embed templates/*.html style.css
@@ -37,6 +38,7 @@ type Face struct {
 	tmpl   *template.Template
 	css    template.CSS
 	errs   httperr.Writer
+	bufs   wire.Buffers // pages are rendered into these
 }
 
 // New returns the face of e's collections as mounts serve them, with doc
@@ -66,16 +68,19 @@ func (f *Face) Errors() *httperr.Writer { return &f.errs }
 
 // render writes template name with data as an HTML page.
 func (f *Face) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	var buf bytes.Buffer
-	if err := f.tmpl.ExecuteTemplate(&buf, name, page{CSS: f.css, Base: baseurl.Of(r), Title: title, Data: data}); err != nil {
+	bp := f.bufs.Get()
+	defer f.bufs.Put(bp)
+	buf := bytes.NewBuffer((*bp)[:0])
+	if err := f.tmpl.ExecuteTemplate(buf, name, page{CSS: f.css, Base: baseurl.Of(r), Title: title, Data: data}); err != nil {
 		f.errs.Error(w, r, err)
 		return
 	}
+	*bp = buf.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(*bp)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(*bp)
 }
 
 // page is what every template gets: the stylesheet, the title and its

@@ -224,16 +224,18 @@ func jsonCell(raw json.RawMessage) string {
 		if len(x) == 0 {
 			return "[ ]"
 		}
-		items := make([]string, len(x))
-		for i, it := range x {
-			if s, ok := it.(string); ok {
-				items[i] = s
+		var items []json.RawMessage
+		json.Unmarshal(raw, &items)
+		out := make([]string, len(items))
+		for i, it := range items {
+			var s string
+			if json.Unmarshal(it, &s) == nil {
+				out[i] = s
 			} else {
-				b, _ := json.Marshal(it)
-				items[i] = string(b)
+				out[i] = string(it) // an object or number as the API has it
 			}
 		}
-		return "[" + strings.Join(items, "|") + "]"
+		return "[" + strings.Join(out, "|") + "]"
 	}
 	return string(raw)
 }

@@ -1,10 +1,13 @@
 package face
 
 import (
+	"bytes"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -34,6 +37,7 @@ type column struct {
 	SortURL    string // empty: the field cannot be sorted on
 	AriaSort   string // ascending, descending or none
 	SortLabel  string // what following SortURL does
+	Arrow      string // ▲ or ▼ on the column the page is sorted by
 }
 
 type cell struct {
@@ -43,10 +47,6 @@ type cell struct {
 	List        []string
 	IsList      bool
 	Link        string // the record's page (key cells)
-}
-
-type row struct {
-	Cells []cell
 }
 
 type filterRow struct {
@@ -67,7 +67,9 @@ type navLink struct {
 type tableView struct {
 	Mount, Name, Path string
 	Columns           []column
-	Rows              []row
+	Head              template.HTML // the header cells (headHTML)
+	Rows              int
+	Body              template.HTML // the rows, built by appendCell
 	Nav               []navLink
 	Count, Limit      int
 	Total             *engine.Total
@@ -75,10 +77,11 @@ type tableView struct {
 	CountEstimate     string
 	Exports           []navLink
 	JSON              string
-	Filters           []filterRow
+	Filters           []builderRow
 	Fields            []fieldChoice
 	Ops               []string
-	Limits            []int
+	Limits            template.HTML
+	Chooser           template.HTML // the field chooser's checkboxes
 	Sort              string
 	TotalMode         string
 	Key               string
@@ -140,20 +143,11 @@ func (f *Face) serveTable(w http.ResponseWriter, r *http.Request, path string, c
 		v.Exports = append(v.Exports, navLink{string(fm), strings.ToUpper(string(fm)), u})
 	}
 	v.Columns = f.columns(here, c, p, linkQ)
-	keyIdx := keyIndexes(c, p)
-	for _, rw := range p.Rows {
-		var out row
-		link := recordURL(base+path, c, rw, keyIdx)
-		for _, j := range p.Fields {
-			cl := render(rw[j], p.Columns[j])
-			if slices.Contains(c.Key, p.Columns[j].Name) {
-				cl.Link = link
-			}
-			out.Cells = append(out.Cells, cl)
-		}
-		v.Rows = append(v.Rows, out)
-	}
-	v.Filters = currentFilters(q)
+	v.Head = headHTML(v.Columns)
+	bp := f.bufs.Get()
+	defer f.bufs.Put(bp)
+	*bp = appendRows((*bp)[:0], base+path, c, p)
+	v.Rows, v.Body = len(p.Rows), template.HTML(*bp)
 	chosen := map[string]bool{}
 	for _, name := range l.Query.Fields {
 		chosen[name] = true
@@ -166,15 +160,29 @@ func (f *Face) serveTable(w http.ResponseWriter, r *http.Request, path string, c
 		v.Fields = append(v.Fields, fieldChoice{Name: fd.Name, Type: fd.Type.String(), Ops: strings.Join(ops, " "),
 			Chosen: len(chosen) == 0 || chosen[fd.Name], Filterable: fd.Filterable})
 	}
+	rows := currentFilters(q)
+	rows = append(rows, filterRow{Op: string(engine.OpEq)}) // a blank one to add
+	for i, fr := range rows {
+		v.Filters = append(v.Filters, builderRow{N: i, Label: i + 1, Value: fr.Value,
+			Fields: optionsHTML(fieldOptions(v.Fields, fr.Field)), Ops: optionsHTML(options(v.Ops, fr.Op))})
+	}
+	var sizes []int
 	for _, n := range []int{10, 25, 50, 100, 250, 500, 1000} {
 		if n <= c.MaxLimit {
-			v.Limits = append(v.Limits, n)
+			sizes = append(sizes, n)
 		}
 	}
-	if !slices.Contains(v.Limits, p.Limit) {
-		v.Limits = append(v.Limits, p.Limit)
-		slices.Sort(v.Limits)
+	if !slices.Contains(sizes, p.Limit) {
+		sizes = append(sizes, p.Limit)
+		slices.Sort(sizes)
 	}
+	var limits []option
+	for _, n := range sizes {
+		s := strconv.Itoa(n)
+		limits = append(limits, option{Value: s, Label: s, Selected: n == p.Limit})
+	}
+	v.Limits = optionsHTML(limits)
+	v.Chooser = chooserHTML(v.Fields)
 	f.render(w, r, http.StatusOK, "table.html", c.Name, v)
 }
 
@@ -196,9 +204,9 @@ func (f *Face) columns(here string, c *engine.Collection, p *engine.Page, q url.
 			term, label := fd.Name, "sort by "+fd.Name+" ascending"
 			if first != nil && first.Field == fd {
 				if first.Desc {
-					col.AriaSort = "descending"
+					col.AriaSort, col.Arrow = "descending", "▼"
 				} else {
-					col.AriaSort = "ascending"
+					col.AriaSort, col.Arrow = "ascending", "▲"
 					term, label = "-"+fd.Name, "sort by "+fd.Name+" descending"
 				}
 			}
@@ -250,6 +258,106 @@ func (f *Face) redirectForm(w http.ResponseWriter, r *http.Request, q url.Values
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
+// option is one choice of a select, chosen or not.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// builderRow is one condition of the filter builder.
+type builderRow struct {
+	N, Label int // its index, and its number for people
+	Value    string
+	Fields   template.HTML // the options of its selects (optionsHTML)
+	Ops      template.HTML
+}
+
+// optionsHTML writes the options of a select. The face writes its
+// repeated markup (options, checkboxes, rows) itself, with every value
+// escaped: html/template calls its escapers through reflection for each
+// action, which on a page of a thousand cells costs more than the query.
+func optionsHTML(opts []option) template.HTML {
+	var b []byte
+	for _, o := range opts {
+		b = append(b, `<option value="`...)
+		b = appendEscaped(b, o.Value)
+		b = append(b, '"')
+		if o.Selected {
+			b = append(b, " selected"...)
+		}
+		b = append(b, '>')
+		b = appendEscaped(b, o.Label)
+		b = append(b, "</option>"...)
+	}
+	return template.HTML(b)
+}
+
+// chooserHTML writes the field chooser's checkboxes, each in its label.
+func chooserHTML(fields []fieldChoice) template.HTML {
+	var b []byte
+	for _, f := range fields {
+		b = append(b, `<label class="check"><input type="checkbox" name="fc" value="`...)
+		b = appendEscaped(b, f.Name)
+		b = append(b, '"')
+		if f.Chosen {
+			b = append(b, " checked"...)
+		}
+		b = append(b, "> "...)
+		b = appendEscaped(b, f.Name)
+		b = append(b, "</label> "...)
+	}
+	return template.HTML(b)
+}
+
+// appendEscaped appends s escaped for HTML text and quoted attribute
+// values (as html.EscapeString, without its allocation).
+func appendEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var r string
+		switch s[i] {
+		case '&':
+			r = "&amp;"
+		case '<':
+			r = "&lt;"
+		case '>':
+			r = "&gt;"
+		case '"':
+			r = "&#34;"
+		case '\'':
+			r = "&#39;"
+		case 0:
+			r = "\uFFFD" // NUL, which HTML parsers drop or replace
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, r...)
+		last = i + 1
+	}
+	return append(b, s[last:]...)
+}
+
+func options(values []string, chosen string) []option {
+	out := make([]option, len(values))
+	for i, v := range values {
+		out[i] = option{Value: v, Label: v, Selected: v == chosen}
+	}
+	return out
+}
+
+// fieldOptions are the filterable fields, each labelled with its type and
+// operators.
+func fieldOptions(fields []fieldChoice, chosen string) []option {
+	out := []option{{Value: "", Label: "(field)"}}
+	for _, f := range fields {
+		if f.Filterable {
+			out = append(out, option{Value: f.Name, Label: f.Name + " (" + f.Type + ": " + f.Ops + ")", Selected: f.Name == chosen})
+		}
+	}
+	return out
+}
+
 // currentFilters lists the filter parameters of q as builder rows.
 func currentFilters(q url.Values) []filterRow {
 	reserved := native.ReservedParams()
@@ -298,6 +406,102 @@ func recordURL(path string, c *engine.Collection, rw engine.Row, idx []int) stri
 	return u
 }
 
+// appendRows writes the page's rows as table rows. A page has up to a
+// thousand rows of a dozen cells: written here with html.EscapeString
+// rather than a template per cell, which costs several times the query.
+func appendRows(b []byte, path string, c *engine.Collection, p *engine.Page) []byte {
+	keyIdx := keyIndexes(c, p)
+	isKey := make([]bool, len(p.Columns))
+	for _, j := range p.Fields {
+		isKey[j] = slices.Contains(c.Key, p.Columns[j].Name)
+	}
+	for _, rw := range p.Rows {
+		link := recordURL(path, c, rw, keyIdx)
+		b = append(b, "<tr>"...)
+		for _, j := range p.Fields {
+			cl := render(rw[j], p.Columns[j])
+			if isKey[j] {
+				cl.Link = link
+			}
+			b = append(b, "<td>"...)
+			b = appendCell(b, cl)
+			b = append(b, "</td>"...)
+		}
+		b = append(b, "</tr>\n"...)
+	}
+	return b
+}
+
+// headHTML writes the header cells: each sortable one a link, the one the
+// page is sorted by marked with aria-sort.
+func headHTML(cols []column) template.HTML {
+	var b []byte
+	for _, c := range cols {
+		b = append(b, `<th scope="col" aria-sort="`...)
+		b = append(b, c.AriaSort...)
+		b = append(b, `" data-field="`...)
+		b = appendEscaped(b, c.Name)
+		b = append(b, '"')
+		if c.Key {
+			b = append(b, ` class="key"`...)
+		}
+		b = append(b, '>')
+		if c.SortURL != "" {
+			b = append(b, `<a href="`...)
+			b = appendEscaped(b, c.SortURL)
+			b = append(b, `" aria-label="`...)
+			b = appendEscaped(b, c.Name+": "+c.SortLabel)
+			b = append(b, `">`...)
+			b = appendEscaped(b, c.Name)
+			if c.Arrow != "" {
+				b = append(b, ` <span aria-hidden="true">`...)
+				b = append(b, c.Arrow...)
+				b = append(b, `</span>`...)
+			}
+			b = append(b, "</a>"...)
+		} else {
+			b = appendEscaped(b, c.Name)
+		}
+		b = append(b, ` <span class="type">`...)
+		b = append(b, c.Type...)
+		b = append(b, "</span></th>"...)
+	}
+	return template.HTML(b)
+}
+
+// appendCell writes a value as the "value" template of layout.html does.
+func appendCell(b []byte, c cell) []byte {
+	switch {
+	case c.Null:
+		return append(b, `<span class="null" title="NULL: no value">NULL</span>`...)
+	case c.Empty:
+		return append(b, `<span class="empty" title="an empty string">""</span>`...)
+	case c.IsList && len(c.List) == 0:
+		return append(b, `<span class="empty" title="an empty list">[ ]</span>`...)
+	case c.IsList:
+		b = append(b, `<ul class="list">`...)
+		for _, it := range c.List {
+			b = append(b, "<li>"...)
+			b = appendEscaped(b, it)
+			b = append(b, "</li>"...)
+		}
+		return append(b, "</ul>"...)
+	case c.Short != "":
+		b = append(b, `<details class="long"><summary>`...)
+		b = appendEscaped(b, c.Short)
+		b = append(b, `… <span class="more">show all</span></summary><span class="full">`...)
+		b = appendEscaped(b, c.Text)
+		return append(b, "</span></details>"...)
+	case c.Link != "":
+		b = append(b, `<a href="`...)
+		b = appendEscaped(b, c.Link)
+		b = append(b, `">`...)
+		b = appendEscaped(b, c.Text)
+		return append(b, "</a>"...)
+	}
+	return appendEscaped(b, c.Text)
+}
+
 // render is how a value shows in a cell: NULL apart from an empty string,
 // a JSON array as a list, long text cut with the whole behind a toggle.
 func render(v engine.Value, f *engine.Field) cell {
@@ -309,17 +513,7 @@ func render(v engine.Value, f *engine.Field) cell {
 			return cell{Empty: true}
 		}
 	case json.RawMessage:
-		var items []any
-		if json.Unmarshal(x, &items) == nil {
-			l := make([]string, len(items))
-			for i, it := range items {
-				if s, ok := it.(string); ok {
-					l[i] = s
-				} else {
-					b, _ := json.Marshal(it)
-					l[i] = string(b)
-				}
-			}
+		if l, ok := jsonList(x); ok {
 			return cell{IsList: true, List: l}
 		}
 	}
@@ -336,6 +530,24 @@ func render(v engine.Value, f *engine.Field) cell {
 		}
 	}
 	return c
+}
+
+// jsonList returns the items of a JSON array as text: strings as
+// themselves, other values as their JSON.
+func jsonList(raw json.RawMessage) ([]string, bool) {
+	var items []json.RawMessage
+	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		return nil, false
+	}
+	l := make([]string, len(items))
+	for i, it := range items {
+		if len(it) >= 2 && it[0] == '"' && !bytes.ContainsAny(it[1:len(it)-1], "\\\"") {
+			l[i] = string(it[1 : len(it)-1]) // a plain string: no escape to undo
+		} else if it[0] != '"' || json.Unmarshal(it, &l[i]) != nil {
+			l[i] = string(it)
+		}
+	}
+	return l, true
 }
 
 func opNames() []string {

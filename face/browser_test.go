@@ -125,7 +125,7 @@ func step(t *testing.T, ctx context.Context, name string, consoleErrors func() [
 		t.Errorf("%s (%s): %s", name, location, e)
 	}
 	if shots != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("%s: screenshot: %v", name, err)
 		}

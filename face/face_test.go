@@ -229,7 +229,7 @@ func jsonCell(raw json.RawMessage) string {
 		out := make([]string, len(items))
 		for i, it := range items {
 			var s string
-			if json.Unmarshal(it, &s) == nil {
+			if it[0] == '"' && json.Unmarshal(it, &s) == nil {
 				out[i] = s
 			} else {
 				out[i] = string(it) // an object or number as the API has it
@@ -403,5 +403,38 @@ func sameRecord(t *testing.T, v *openapitest.Validator, link string, page []byte
 	})
 	if n != len(rec.Data) {
 		t.Errorf("%s: %d fields shown, the API %d", link, n, len(rec.Data))
+	}
+}
+
+// TestLandingExamples: the index lists every collection and mount, and
+// each mount's example link works (and validates against the document).
+func TestLandingExamples(t *testing.T) {
+	ts, e := demotest.Serve(t, demodb.Rows)
+	v := openapitest.Fetch(t, ts.URL)
+	_, body := get(t, v, ts.URL+"/", "")
+	var index struct {
+		Collections []struct {
+			Name string
+			URL  string
+			Rows *int64 `json:"rows_estimate"`
+		}
+		Mounts []struct{ Dialect, Path, Example string }
+	}
+	if err := json.Unmarshal(body, &index); err != nil {
+		t.Fatal(err)
+	}
+	if len(index.Collections) != len(e.Collections()) || len(index.Mounts) < 5 {
+		t.Fatalf("index: %d collections, %d mounts: %s", len(index.Collections), len(index.Mounts), body)
+	}
+	for _, c := range index.Collections {
+		if c.Rows == nil || *c.Rows <= 0 {
+			t.Errorf("%s: no row estimate", c.Name)
+		}
+	}
+	for _, m := range index.Mounts {
+		resp, b := get(t, v, m.Example, "")
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: example %s: %d %s", m.Dialect, m.Path, m.Example, resp.StatusCode, b)
+		}
 	}
 }

@@ -535,19 +535,75 @@ func render(v engine.Value, f *engine.Field) cell {
 // jsonList returns the items of a JSON array as text: strings as
 // themselves, other values as their JSON.
 func jsonList(raw json.RawMessage) ([]string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, false
+	}
+	if l, ok := plainStrings(raw); ok {
+		return l, true
+	}
 	var items []json.RawMessage
-	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+	if json.Unmarshal(raw, &items) != nil {
 		return nil, false
 	}
 	l := make([]string, len(items))
 	for i, it := range items {
-		if len(it) >= 2 && it[0] == '"' && !bytes.ContainsAny(it[1:len(it)-1], "\\\"") {
-			l[i] = string(it[1 : len(it)-1]) // a plain string: no escape to undo
-		} else if it[0] != '"' || json.Unmarshal(it, &l[i]) != nil {
+		if it[0] != '"' || json.Unmarshal(it, &l[i]) != nil {
 			l[i] = string(it)
 		}
 	}
 	return l, true
+}
+
+// plainStrings reads the commonest array, of strings without escapes
+// (["Ti","O"]), without encoding/json's reflection; ok is false for
+// anything else, which jsonList decodes in full.
+func plainStrings(raw []byte) (l []string, ok bool) {
+	i := 1
+	space := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+			i++
+		}
+	}
+	space()
+	if i < len(raw) && raw[i] == ']' {
+		i++
+		space()
+		return []string{}, i == len(raw)
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(raw[i+1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		item := raw[i+1 : i+1+end]
+		if bytes.IndexByte(item, '\\') >= 0 || !utf8.Valid(item) {
+			return nil, false
+		}
+		for _, c := range item {
+			if c < 0x20 {
+				return nil, false
+			}
+		}
+		l = append(l, string(item))
+		i += end + 2
+		space()
+		if i < len(raw) && raw[i] == ',' {
+			i++
+			space()
+			continue
+		}
+		if i < len(raw) && raw[i] == ']' {
+			i++
+			space()
+			return l, i == len(raw)
+		}
+		return nil, false
+	}
+	return nil, false
 }
 
 func opNames() []string {

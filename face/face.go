@@ -198,6 +198,10 @@ func (f *Face) Negotiate(path string, api http.Handler) http.Handler {
 			}
 		}
 		w.Header().Add("Vary", "Accept")
+		if fm := formatParam(r); fm != "" && fm != "html" && fm != "json" {
+			api.ServeHTTP(w, r) // which names format as the unknown parameter
+			return
+		}
 		if !WantsHTML(r) {
 			api.ServeHTTP(w, withoutFormat(r))
 			return

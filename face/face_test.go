@@ -357,6 +357,17 @@ func TestErrorsAsPages(t *testing.T) {
 	}
 }
 
+// TestUnknownFormat: a format the face does not have is the API's 400
+// naming the parameter, not a silent choice.
+func TestUnknownFormat(t *testing.T) {
+	ts, _ := demotest.Serve(t, demodb.Rows)
+	v := openapitest.Fetch(t, ts.URL)
+	resp, body := get(t, v, ts.URL+"/v1/entries?format=xml", browser)
+	if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(body, []byte(`"parameter":"format"`)) {
+		t.Errorf("format=xml: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestRecordPage: a record of each collection, NULL apart from empty.
 func TestRecordPage(t *testing.T) {
 	ts, _ := demotest.Serve(t, demodb.Rows)

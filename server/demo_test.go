@@ -66,7 +66,7 @@ func demoServer(t *testing.T, e *engine.Engine, mounts []config.Mount) *httptest
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(describedOnly(t, srv.Handler()))
 	t.Cleanup(ts.Close)
 	return ts
 }

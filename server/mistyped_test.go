@@ -35,7 +35,7 @@ func TestMistypedCellsOverHTTP(t *testing.T) {
 		}
 	}
 	w.Close()
-	base, _ := (&e2eDB{path: path}).serve(t, nil)
+	base, _ := (&e2eDB{path: path, mistyped: true}).serve(t, nil)
 
 	// sort=n: -1, 2.5, 5, then the text 'abc' (SQLite orders text after
 	// every number), one row a page.

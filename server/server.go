@@ -25,7 +25,9 @@ import (
 	"folio/dialect/native"
 	"folio/dialect/nomad"
 	"folio/engine"
+	"folio/face"
 	"folio/httperr"
+	"folio/openapi"
 )
 
 // Defaults for the zero values of Options.
@@ -199,7 +201,22 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 	mux.Handle("GET /healthz", readiness)
 	mux.Handle("GET /readyz", readiness)
 	mux.Handle("GET /livez", live())
-	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true}
+	paths := map[string]bool{"/healthz": true, "/readyz": true, "/livez": true, "/openapi.json": true, "/openapi.yaml": true, "/docs": true, "/favicon.ico": true}
+	// The API's description and the pages for people, built from the same
+	// collections and mounts.
+	doc, err := openapi.Build(e, mounts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	fc, err := face.New(e, mounts, doc, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	mux.Handle("GET /openapi.json", doc.Handler())
+	mux.Handle("GET /openapi.yaml", doc.Handler())
+	mux.Handle("GET /docs", fc.Docs())
+	mux.Handle("GET /{$}", fc.Landing())
+	mux.Handle("GET /favicon.ico", fc.Favicon())
 	dialects := map[string]string{}
 	for _, group := range groupMounts(mounts) {
 		m := group[0]
@@ -224,6 +241,11 @@ func buildRoutes(e *engine.Engine, mounts []config.Mount, log *slog.Logger, body
 		// serves every mount, each behind its own rate limit, so that a
 		// cached answer or a 304 is no way around the limit.
 		errs := h.(errorWriter).Errors()
+		if m.Dialect == config.Native {
+			// Browsers get the same URLs as HTML; the cache and the ETag
+			// key on Accept.
+			h = fc.Negotiate(m.Path, h)
+		}
 		h = compress(known.handler(h))
 		// The principal is known before the cache, which keys on it.
 		h = authenticate(authn, fails, m.Dialect == config.Copernica, errs)(h)

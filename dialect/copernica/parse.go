@@ -263,3 +263,9 @@ func likeFilter(f *engine.Field, cond, pattern string) (engine.Filter, error) {
 	}
 	return engine.Filter{Field: f.Name, Op: op, Values: []engine.Value{inner}}, nil
 }
+
+// Params lists the parameters of a profiles request besides its field
+// conditions (for a description of the API).
+func Params() []string {
+	return []string{paramStart, paramLimit, paramTotal, paramOrderBy, paramOrder, paramFields, paramDataOnly}
+}

@@ -433,3 +433,23 @@ func validName(s string) bool {
 	}
 	return s != ""
 }
+
+// Params lists the query parameters the method of mount m takes, from the
+// same checked mount the handler serves (for a description of the API).
+func Params(e *engine.Engine, m config.Mount) ([]string, error) {
+	md, err := newMethod(e, m)
+	if err != nil {
+		return nil, fmt.Errorf("gocdb: mount %s: %w", m.Path, err)
+	}
+	out := []string{paramMethod, paramNext, paramPrev}
+	if md.scope != nil {
+		out = append(out, paramScope, paramScopeMatch)
+	}
+	if md.start != nil {
+		out = append(out, periodParams...)
+	}
+	if len(md.topentity) > 0 {
+		out = append(out, paramTopEntity)
+	}
+	return append(out, slices.Sorted(maps.Keys(md.filters))...), nil
+}

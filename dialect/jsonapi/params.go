@@ -309,3 +309,9 @@ func (h *handler) recordView(raw string) (*template, error) {
 	}
 	return h.tmpl.view(v), nil
 }
+
+// Params lists the list parameters that are not field filters (for a
+// description of the API).
+func Params() []string {
+	return []string{paramSize, paramNumber, paramCursor, paramSort, paramQuery, paramPrefix}
+}

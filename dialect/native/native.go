@@ -163,9 +163,9 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = wire.AppendString(b, l.rel)
+		b = wire.AppendString(b, l.Rel)
 		b = append(b, ':')
-		b = wire.AppendString(b, l.url)
+		b = wire.AppendString(b, l.URL)
 	}
 	b = append(b, "}}\n"...)
 	*bp = b
@@ -196,7 +196,7 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, err := h.e.Get(r.Context(), c, h.recordKey(r, c), fields)
+	p, err := h.e.Get(r.Context(), c, RecordKey(r, h.path, c), fields)
 	if err != nil {
 		h.errs.Error(w, r, err)
 		return
@@ -213,23 +213,30 @@ func (h *Handler) serveRecord(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// recordKey returns the key parts of a record path. A key of one field is
+// RecordKey returns the key parts of a record path under the mount path
+// (routed as {path}/{collection}/{key...}). A key of one field is
 // the whole rest of the path, '/' and all (DOIs hold slashes); a key of
 // several fields is one path segment per field, in key order, each
 // percent-decoded on its own, so a part holding '/' is written %2F.
-func (h *Handler) recordKey(r *http.Request, c *engine.Collection) []string {
-	if !c.Composite() {
-		return []string{r.PathValue("key")}
-	}
+func RecordKey(r *http.Request, path string, c *engine.Collection) []string {
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	skip := 1 // the collection
-	if p := strings.Trim(h.path, "/"); p != "" {
+	if p := strings.Trim(path, "/"); p != "" {
 		skip += strings.Count(p, "/") + 1
 	}
 	if skip > len(segs) {
 		return nil
 	}
 	parts := segs[skip:]
+	if !c.Composite() {
+		// As the mux's {key...} reads it: each segment decoded, '/' kept.
+		for i, s := range parts {
+			if u, err := url.PathUnescape(s); err == nil {
+				parts[i] = u
+			}
+		}
+		return []string{strings.Join(parts, "/")}
+	}
 	for i, s := range parts {
 		if u, err := url.PathUnescape(s); err == nil {
 			parts[i] = u

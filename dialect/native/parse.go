@@ -29,6 +29,45 @@ func reserved(name string) bool {
 	return false
 }
 
+// ReservedParams lists the parameters of a list request that are not
+// filters, in the order documentation shows them.
+func ReservedParams() []string {
+	return []string{paramLimit, paramSort, paramFields, paramCursor, paramOffset, paramTotal}
+}
+
+// FilterParam is the name of the parameter that filters field with op, as
+// filterName reads it back: the field alone for eq, else field[op].
+func FilterParam(field string, op engine.Op) string {
+	if op == engine.OpEq {
+		return field
+	}
+	return field + "[" + string(op) + "]"
+}
+
+// List is a list request parsed as GET {path}/{collection} parses it, for
+// views of the same pages in another form (HTML): the same parameters give
+// the same query, window and total, so the same rows.
+type List struct {
+	Query  engine.Query
+	Window engine.Window
+	Total  engine.TotalMode
+	r      *request
+	c      *engine.Collection
+}
+
+// ParseList parses q as a list request on c.
+func ParseList(c *engine.Collection, q url.Values) (*List, error) {
+	r, err := parseList(c, q)
+	if err != nil {
+		return nil, err
+	}
+	return &List{Query: r.query, Window: r.window, Total: r.total, r: r, c: c}, nil
+}
+
+// Name names the parameter at fault in an engine error as the request
+// carried it, as the native API's own errors do.
+func (l *List) Name(err error) error { return l.r.name(l.c, err) }
+
 // request is a list request parsed into the engine's terms.
 type request struct {
 	query  engine.Query

@@ -615,3 +615,10 @@ func laxString(v any) (string, bool) {
 	}
 	return "", false
 }
+
+// Params lists the query parameters of GET, which are also the fields of
+// POST's body (for a description of the API).
+func Params() []string {
+	return []string{paramOwner, paramPageSize, paramOrderBy, paramOrder, paramAfter, paramPage, paramPageOffset,
+		paramInclude, paramExclude, paramJSONQuery, paramQ}
+}

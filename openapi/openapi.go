@@ -70,9 +70,19 @@ func Build(e *engine.Engine, mounts []config.Mount) (*Document, error) {
 			"version":     "1",
 			"description": "Every collection and every mounted dialect of this folio server. Generated from the collections the server discovered and the parameter tables its parsers read; it changes when they do. Each field's type is its declared one: SQLite may hold a value of another kind in a cell, which folio publishes as stored.",
 		},
-		"tags":       tags,
-		"paths":      d.paths,
-		"components": obj{"schemas": d.schemas},
+		"tags":  tags,
+		"paths": d.paths,
+		// Credentials are optional: a request without one is answered as
+		// the anonymous principal; one with a bad one is a 401.
+		"security": []any{obj{}, obj{"bearer": []any{}}, obj{"basic": []any{}}, obj{"accessToken": []any{}}},
+		"components": obj{"schemas": d.schemas, "securitySchemes": obj{
+			"bearer": obj{"type": "http", "scheme": "bearer", "bearerFormat": "folio API token (folio_…) or JWT",
+				"description": "A token from `folio token create`, or a JWT signed by a key the server is configured with."},
+			"basic": obj{"type": "http", "scheme": "basic",
+				"description": "HTTP Basic whose password is a folio API token or JWT; the user name is not read."},
+			"accessToken": obj{"type": "apiKey", "in": "query", "name": "access_token",
+				"description": "Copernica's carrier of the token, on Copernica mounts only; removed from the request before any link repeats it."},
+		}},
 	}
 	return &Document{root: root}, nil
 }

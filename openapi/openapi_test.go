@@ -192,3 +192,33 @@ func TestValidatorCatchesDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestSecuritySchemes: the description names the credentials folio takes,
+// each optional (a request without one is anonymous).
+func TestSecuritySchemes(t *testing.T) {
+	d := demodb.Shared(t, demodb.Rows)
+	doc, err := openapi.Build(d.Engine, config.Demo().MountList())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := doc.JSON("http://example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Security   []map[string]any `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]struct{ Type, Scheme, In, Name string } `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &root); err != nil {
+		t.Fatal(err)
+	}
+	s := root.Components.SecuritySchemes
+	if s["bearer"].Scheme != "bearer" || s["basic"].Scheme != "basic" || s["accessToken"].In != "query" || s["accessToken"].Name != "access_token" {
+		t.Errorf("security schemes %+v", s)
+	}
+	if len(root.Security) == 0 || len(root.Security[0]) != 0 {
+		t.Errorf("security %v: want anonymous (an empty requirement) first", root.Security)
+	}
+}

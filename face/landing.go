@@ -26,7 +26,7 @@ type collectionSummary struct {
 	URL  string `json:"url"`
 	// Rows is the database's estimate of the rows, nil when it has none.
 	Rows   *int64         `json:"rows_estimate"`
-	Key    []string       `json:"key"`
+	Key    []string       `json:"key_fields"`
 	Fields []fieldSummary `json:"fields"`
 }
 

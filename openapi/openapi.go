@@ -287,7 +287,7 @@ func (d *builder) face() {
 				"properties": obj{
 					"name": obj{"type": "string"}, "url": obj{"type": "string"},
 					"rows_estimate": obj{"type": []any{"integer", "null"}, "description": "the database's estimate, not a count"},
-					"key":           obj{"type": []any{"array", "null"}, "items": obj{"type": "string"}},
+					"key_fields":    obj{"type": []any{"array", "null"}, "items": obj{"type": "string"}, "description": "the fields of the key, as /v1 lists them"},
 					"fields": obj{"type": "array", "items": obj{"type": "object", "required": []any{"name", "type", "nullable"}, "properties": obj{
 						"name": obj{"type": "string"}, "type": obj{"type": "string"}, "nullable": obj{"type": "boolean"},
 					}}},

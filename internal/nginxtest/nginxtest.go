@@ -8,14 +8,10 @@ package nginxtest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // ConfigPath is the configuration's path inside the repository.
@@ -129,100 +125,15 @@ func Start(t testing.TB, upstreams ...string) string {
 // compares the file with a variant of it (see WithoutKeepalive).
 func StartConfig(t testing.TB, conf []byte, upstreams ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("nginx is not installed: run `apt-get install -y nginx` (.ci/run installs it)")
-		}
-	}
-	dir := t.TempDir()
-	user := ""
-	if os.Geteuid() == 0 {
-		// Otherwise the workers run as nobody, who may not read the
-		// temporary directory.
-		user = "user root;\n"
-	}
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		site, err := Render(conf, addr, upstreams...)
+	// The site goes into a process of nginx's own as Debian includes
+	// conf.d into the http context; Run supplies the rest.
+	return "http://" + Run(t, func(port int) string {
+		site, err := Render(conf, fmt.Sprintf("127.0.0.1:%d", port), upstreams...)
 		if err != nil {
 			t.Fatalf("nginxtest: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "folio.conf"), site, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		// The main file is Debian's /etc/nginx/nginx.conf cut down to what
-		// a process of its own in a temporary directory needs; the site
-		// is included into its http context as Debian includes conf.d.
-		main := filepath.Join(dir, "nginx.conf")
-		text := fmt.Sprintf(`%sdaemon off;
-master_process on;
-worker_processes 1;
-error_log %[2]s/error.log;
-pid %[2]s/nginx.pid;
-events {}
-http {
-  access_log off;
-  client_body_temp_path %[2]s/client_body;
-  proxy_temp_path %[2]s/proxy;
-  fastcgi_temp_path %[2]s/fastcgi;
-  uwsgi_temp_path %[2]s/uwsgi;
-  scgi_temp_path %[2]s/scgi;
-  include %[2]s/folio.conf;
-}
-`, user, dir)
-		if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(bin, "-c", main, "-p", dir+"/", "-e", filepath.Join(dir, "error.log"))
-		out := &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start nginx: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		stop := func() {
-			// SIGTERM makes the master stop its workers before it exits.
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		}
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				t.Cleanup(stop)
-				return "http://" + addr
-			}
-			select {
-			case <-exited:
-				log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-				if attempt < 3 {
-					break // another program took the port: try another
-				}
-				t.Fatalf("nginx exited: %s %s", out, log)
-			case <-time.After(50 * time.Millisecond):
-				if time.Now().After(deadline) {
-					stop()
-					log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-					t.Fatalf("nginx does not answer on %s: %s %s", addr, out, log)
-				}
-				continue
-			}
-			break
-		}
-	}
+		return string(site)
+	})
 }
 
 // keepaliveLines are the directives that keep connections to the nodes
@@ -238,13 +149,4 @@ func WithoutKeepalive(t testing.TB, conf []byte) []byte {
 		t.Fatalf("nginxtest: %s: want 4 keepalive directives, found %d", ConfigPath, n)
 	}
 	return keepaliveLines.ReplaceAll(conf, nil)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
